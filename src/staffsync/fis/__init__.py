@@ -1,0 +1,1 @@
+"""FIS: the HR/Payroll system, the source of truth."""

@@ -1,0 +1,1 @@
+"""Shared building blocks: database, migrations, settings, errors."""
