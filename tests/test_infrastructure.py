@@ -9,7 +9,10 @@ from tests.databases import fresh_database
 
 
 def test_fresh_database_is_usable_and_isolated(backend: str, tmp_path: Path) -> None:
-    with fresh_database(backend, tmp_path, "a") as url_a, fresh_database(backend, tmp_path, "b") as url_b:
+    with (
+        fresh_database(backend, tmp_path, "a") as url_a,
+        fresh_database(backend, tmp_path, "b") as url_b,
+    ):
         assert url_a != url_b
         engine_a, engine_b = create_engine(url_a), create_engine(url_b)
         with engine_a.begin() as conn:

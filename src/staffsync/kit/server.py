@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -17,9 +18,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ServerThread:
-    """``with ServerThread(app) as server: httpx.get(server.url)``: started on enter, stopped on exit."""
+    """``with ServerThread(app) as server: ...``: started on enter, stopped on exit."""
 
-    def __init__(self, app: object, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
         config = uvicorn.Config(
@@ -49,6 +50,9 @@ class ServerThread:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
