@@ -25,12 +25,13 @@ class Bad(ValueError):
 
 
 def clean(
-    data: Mapping[str, Any], checks: Mapping[str, Check]
+    data: Mapping[str, Any], checks: Mapping[str, Check], required: Mapping[str, str] = {}
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """``(clean values, problems)`` for the fields of ``data`` that ``checks`` knows.
 
     Fields without a check are problems ("Unknown field"); a ``None`` or blank value is
-    passed on as ``None`` (the caller decides whether the field is required).
+    passed on as ``None``. A ``required`` field (name -> label) that is absent or blank
+    is a problem too, unless its value was already refused for a more precise reason.
     """
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
@@ -45,7 +46,7 @@ def clean(
                 values[name] = check(raw)
             except Bad as bad:
                 problems[name] = str(bad)
-    return values, problems
+    return values, missing(values, required) | problems
 
 
 def missing(values: Mapping[str, Any], required: Mapping[str, str]) -> dict[str, str]:

@@ -82,11 +82,8 @@ def _make_primary(session: Session, staff: Staff, phone: StaffPhone) -> None:
 
 
 def _checked(data: Mapping[str, Any], required: bool) -> dict[str, Any]:
-    values, problems = checks.clean(data, CHECKS)
-    if required:
-        problems |= checks.missing(values, {"phone": "Phone"})
-    elif "phone" in values and values["phone"] is None:
-        problems["phone"] = "Phone is required"
+    needed = {"phone": "Phone"} if required or "phone" in data else {}
+    values, problems = checks.clean(data, CHECKS, needed)
     if problems:
         raise InvalidInput(problems)
     return values

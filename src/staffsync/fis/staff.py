@@ -92,8 +92,7 @@ def add(session: Session, data: Mapping[str, Any]) -> Staff:
     """Add Staff: check every field, then insert the staff member and, when an email is
     given, their user (due for sync)."""
     params = parameters.load(session)
-    values, problems = checks.clean(data, CHECKS)
-    problems |= checks.missing(values, REQUIRED)
+    values, problems = checks.clean(data, CHECKS, REQUIRED)
     problems |= _staff_id_rules(session, values, params.auto_assign_id, None)
     problems |= _ssn_rules(session, values, None)
     problems |= _username_rules(session, values, params.auto_assign_username, None)
@@ -113,9 +112,7 @@ def update(session: Session, staff_id: str, data: Mapping[str, Any]) -> Staff:
     Name keeps its history) and, while Auto Assign ID is true, the Staff ID."""
     staff = get(session, staff_id)
     params = parameters.load(session)
-    values, problems = checks.clean(data, CHECKS)
-    problems |= checks.missing({k: v for k, v in values.items() if k in REQUIRED},
-                               {k: REQUIRED[k] for k in values if k in REQUIRED})
+    values, problems = checks.clean(data, CHECKS, {k: REQUIRED[k] for k in data if k in REQUIRED})
     if "last_name" in values:
         problems["last_name"] = "Use Edit Last Name to change the last name (a reason is required)"
     problems |= _staff_id_rules(session, values, params.auto_assign_id, staff)
@@ -147,8 +144,8 @@ def change_last_name(session: Session, staff_id: str, new_name: Any, reason: Any
     values, problems = checks.clean(
         {"last_name": new_name, "reason": reason},
         {"last_name": CHECKS["last_name"], "reason": checks.text_of(200, "Reason")},
+        {"last_name": "New Last Name", "reason": "Reason"},
     )
-    problems |= checks.missing(values, {"last_name": "New Last Name", "reason": "Reason"})
     if values.get("last_name") == staff.last_name:
         problems["last_name"] = "New Last Name is the same as the current last name"
     _refuse(problems)

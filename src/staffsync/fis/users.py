@@ -99,6 +99,7 @@ def create_for_staff(session: Session, staff: Staff, username: str | None) -> Us
     user = User(username=username, staff=staff, is_system=False)
     session.add(user)
     sync_state.start(session, user)
+    session.flush()
     return user
 
 
