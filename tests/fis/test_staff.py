@@ -111,7 +111,8 @@ def test_adding_an_email_later_creates_the_user(session: Session) -> None:
     added = create_staff(session, first_name="Lee", last_name="Later")
     staff.update(session, added.staff_id, {"email": "lee@example.org"})
     assert added.user is not None and added.user.username == "llater"
-    assert session.get(SyncState, added.user.id).dirty  # type: ignore[union-attr]
+    state = session.get(SyncState, added.user.id)
+    assert state is not None and state.dirty and state.version == 1
 
 
 def test_removing_the_email_of_a_user_is_refused(session: Session) -> None:
@@ -168,3 +169,14 @@ def test_last_name_change_does_not_rename_the_user(session: Session) -> None:
     added = create_staff(session, first_name="Rae", last_name="Stable", email="r@example.org")
     staff.change_last_name(session, added.staff_id, "Moved", "Marriage", changed_by="hr")
     assert added.user is not None and users.get(session, "rstable").staff is added
+
+
+def test_hand_entered_username_can_be_changed_and_marks_dirty(session: Session) -> None:
+    parameters.update_parameters(session, {"auto_assign_username": False})
+    added = create_staff(session, email="rn@example.org", username="first.name")
+    assert added.user is not None
+    staff.update(session, added.staff_id, {"username": "Second.Name"})
+    state = session.get(SyncState, added.user.id)
+    assert added.user.username == "Second.Name" and state is not None
+    session.refresh(state)
+    assert state.version == 2

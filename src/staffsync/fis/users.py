@@ -80,12 +80,13 @@ def tracking(session: Session, staff: Staff) -> Iterator[None]:
     """Mark the staff's user dirty if the body changed a synced value.
 
     The snapshot is read before and after the body in the caller's transaction, so the
-    mark commits (or rolls back) together with the write.
+    mark commits (or rolls back) together with the write. A user created by the body
+    is already due (``create_for_staff``), so only a user that existed before is marked.
     """
     before = _staff_snapshot(session, staff.id)
     yield
     after = _staff_snapshot(session, staff.id)
-    if after is not None and (before is None or before[1] != after[1]):
+    if before is not None and after is not None and before[1] != after[1]:
         sync_state.mark_dirty(session, after[0])
 
 
