@@ -211,8 +211,18 @@ def test_enabling_user_sync_needs_every_setting(api: Api) -> None:
         "database_name": "Database name is required to enable User Sync"}
 
 
+def test_choices_list_every_select(api: Api) -> None:
+    listed = api.call("GET", "/choices").json()
+    assert listed["staff_status"] == ["active", "inactive"]
+    assert listed["phone_type"] == ["cell", "home", "work"]
+    assert listed["act29"] == ["new", "existing"]
+    assert "full_time" in listed["employment_status"] and "white" in listed["race"]
+
+
 def test_openapi_document_is_served(api: Api) -> None:
     document = api.client.get("/openapi.json").json()
     assert {"/api/v1/staff", "/api/v1/staff/{staff_id}/last-name", "/api/v1/users/{username}",
             "/api/v1/settings/third-party"} <= set(document["paths"])
     assert "HTTPBearer" in document["components"]["securitySchemes"]
+    gender = document["components"]["schemas"]["StaffIn"]["properties"]["gender"]
+    assert gender["description"] == "One of: female, male, nonbinary"

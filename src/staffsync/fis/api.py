@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from staffsync.fis import auth, parameters, phones, schemas, staff, third_party, users
-from staffsync.fis.models import ApiKey, Role
+from staffsync.fis.models import CHOICES, ApiKey, Role
 from staffsync.kit.db import transaction
 
 
@@ -52,6 +52,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+
+@router.get("/choices", tags=["staff"])
+def choices(_: Hr) -> dict[str, list[str]]:
+    """The values each select on the Add Staff and Staff Phone screens accepts."""
+    return {name: [member.value for member in enum] for name, enum in CHOICES.items()}
 
 
 @router.post("/staff", status_code=201, tags=["staff"])

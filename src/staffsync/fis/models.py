@@ -83,6 +83,13 @@ class PhoneType(StrEnum):
     work = "work"
 
 
+# The Add Staff screen's selects, by API field name.
+CHOICES: dict[str, type[StrEnum]] = {
+    "gender": Gender, "race": Race, "staff_status": StaffStatus,
+    "employment_status": EmploymentStatus, "act29": Act29, "phone_type": PhoneType,
+}
+
+
 class Role(StrEnum):
     """API key roles: ``hr`` may use the staff endpoints, ``sysadmin`` everything."""
 

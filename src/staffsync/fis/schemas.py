@@ -10,10 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from staffsync.fis import sync_state
-from staffsync.fis.models import LastNameChange, Staff, StaffPhone, User
+from staffsync.fis.models import CHOICES, LastNameChange, Staff, StaffPhone, User
+
+
+def _one_of(name: str) -> Any:
+    return Field(None, description="One of: " + ", ".join(m.value for m in CHOICES[name]))
 
 
 class Input(BaseModel):
@@ -23,20 +27,21 @@ class Input(BaseModel):
 class StaffIn(Input):
     """Add Staff / Edit Demographics. Selects take the documented enumeration values."""
 
-    ssn: str | None = None
-    last_name: str | None = None
+    ssn: str | None = Field(None, description="9 digits; dashes allowed. Never returned.")
+    last_name: str | None = Field(None, description="Add Staff only; then Edit Last Name.")
     first_name: str | None = None
     address1: str | None = None
-    zip_code: str | None = None
-    gender: str | None = None
-    race: str | None = None
-    staff_status: str | None = None
-    employment_status: str | None = None
-    hire_date: str | None = None
-    act29: str | None = None
-    email: str | None = None
-    staff_id: str | None = None
-    username: str | None = None
+    zip_code: str | None = Field(None, description="5 or 9 digits (12345 or 12345-6789).")
+    gender: str | None = _one_of("gender")
+    race: str | None = _one_of("race")
+    staff_status: str | None = _one_of("staff_status")
+    employment_status: str | None = _one_of("employment_status")
+    hire_date: str | None = Field(None, description="YYYY-MM-DD.")
+    act29: str | None = _one_of("act29")
+    email: str | None = Field(None, description="Entering one creates the FIS user.")
+    staff_id: str | None = Field(None, description="Only when Auto Assign ID is false.")
+    username: str | None = Field(
+        None, description="Only when Auto Assign Staff Username is false.")
 
 
 class LastNameIn(Input):
@@ -45,9 +50,9 @@ class LastNameIn(Input):
 
 
 class PhoneIn(Input):
-    phone: str | None = None
-    type: str | None = None
-    primary: bool | None = None
+    phone: str | None = Field(None, description="Any US format, or + and a country code.")
+    type: str | None = _one_of("phone_type")
+    primary: bool | None = Field(None, description="Only the primary phone syncs.")
 
 
 class ParametersIn(Input):
