@@ -7,7 +7,6 @@ Neither ever echoes the submitted values (an SSN must not come back in an error)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,8 +17,6 @@ from fastapi.responses import JSONResponse
 from staffsync.fis import api
 from staffsync.kit.db import make_engine, session_factory
 from staffsync.kit.errors import InvalidInput, StaffsyncError
-
-log = logging.getLogger(__name__)
 
 
 def create_app(db_url: str, *, echo: bool = False) -> FastAPI:
