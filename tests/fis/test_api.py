@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from staffsync.fis import secrets
+from staffsync.fis import secrets, staff
 from staffsync.fis.models import SyncState, ThirdPartyConfig, User
 from staffsync.kit.db import transaction
 from tests.fis.conftest import Api, staff_data
@@ -226,3 +228,30 @@ def test_openapi_document_is_served(api: Api) -> None:
     assert "HTTPBearer" in document["components"]["securitySchemes"]
     gender = document["components"]["schemas"]["StaffIn"]["properties"]["gender"]
     assert gender["description"] == "One of: female, male, nonbinary"
+
+
+def test_a_lost_race_for_a_username_is_a_conflict_not_a_crash(
+    api: Api, sessions: sessionmaker[Session]
+) -> None:
+    """Two staff members with the same initials get emails at the same moment (adds do
+    not race: the Staff ID counter's row lock serializes them). The request waits on the
+    unique index until the open transaction commits; PostgreSQL then refuses it (409, try
+    again); SQLite runs writers one at a time, so the request sees the name and takes the
+    next one."""
+    last = _unique_last()
+    first = _add(api, first_name="Rae", last_name=last)["staff_id"]
+    second = _add(api, first_name="Rob", last_name=last)["staff_id"]
+    with ThreadPoolExecutor(max_workers=1) as pool, transaction(sessions) as session:
+        holder = staff.update(session, first, {"email": "race1@example.org"})
+        racing = pool.submit(api.call, "PATCH", f"/staff/{second}",
+                             json={"email": "race2@example.org"})
+        time.sleep(0.5)  # let the request reach the database and wait there
+        assert holder.user is not None and not racing.done()
+    response = racing.result(timeout=30)
+    if sessions.kw["bind"].dialect.name == "postgresql":
+        assert response.status_code == 409
+        assert response.json() == {"code": "conflict", "message": (
+            "Another change to the same record was saved at the same moment. Try again.")}
+        assert api.call("GET", f"/staff/{second}").json()["email"] is None
+    else:
+        assert response.status_code == 200 and response.json()["username"] == f"r{last.lower()}2"

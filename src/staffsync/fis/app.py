@@ -13,10 +13,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from staffsync.fis import api
 from staffsync.kit.db import make_engine, session_factory
-from staffsync.kit.errors import InvalidInput, StaffsyncError
+from staffsync.kit.errors import Conflict, InvalidInput, StaffsyncError
+
+
+class ConcurrentChange(Conflict):
+    """Another change to the same record was saved at the same moment. Try again."""
 
 
 def create_app(db_url: str, *, echo: bool = False) -> FastAPI:
@@ -35,6 +40,7 @@ def create_app(db_url: str, *, echo: bool = False) -> FastAPI:
     app.include_router(api.router)
     app.add_exception_handler(StaffsyncError, _staffsync_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(IntegrityError, _integrity_error)  # type: ignore[arg-type]
     return app
 
 
@@ -52,6 +58,13 @@ async def _staffsync_error(_: Request, error: StaffsyncError) -> JSONResponse:
 async def _validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
     fields = {_field_name(e["loc"]): _message(e) for e in error.errors()}
     return await _staffsync_error(_, InvalidInput(fields))
+
+
+async def _integrity_error(request: Request, _: IntegrityError) -> JSONResponse:
+    """The services check uniqueness first, so a unique violation means a concurrent
+    transaction won a race (e.g. two adds generating the same username on PostgreSQL).
+    The database's detail is dropped: it can quote the conflicting value."""
+    return await _staffsync_error(request, ConcurrentChange())
 
 
 def _field_name(loc: tuple[object, ...]) -> str:
