@@ -1,0 +1,149 @@
+"""FIS JSON API, ``/api/v1`` (DESIGN.md's table). Routes parse, call one service, and
+shape the answer; the session dependency commits when the route returns, before the
+response is sent, and rolls back when it raises."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from staffsync.fis import auth, parameters, phones, schemas, staff, third_party, users
+from staffsync.fis.models import CHOICES, ApiKey, Role
+from staffsync.kit.db import transaction
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with transaction(request.app.state.sessions) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+_bearer = HTTPBearer(auto_error=False, description="An API key from `staffsync fis create-api-key`")
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _caller(session: SessionDep, credentials: Credentials) -> ApiKey:
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
+    return auth.authenticate(session, header)
+
+
+def hr_key(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+    auth.require(key, Role.hr)
+    return key
+
+
+def sysadmin_key(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+    auth.require(key, Role.sysadmin)
+    return key
+
+
+Hr = Annotated[ApiKey, Depends(hr_key)]
+Sysadmin = Annotated[ApiKey, Depends(sysadmin_key)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": schemas.ErrorOut} for code in (401, 403, 404, 409, 422)
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+
+@router.get("/choices", tags=["staff"])
+def choices(_: Hr) -> dict[str, list[str]]:
+    """The values each select on the Add Staff and Staff Phone screens accepts."""
+    return {name: [member.value for member in enum] for name, enum in CHOICES.items()}
+
+
+@router.post("/staff", status_code=201, tags=["staff"])
+def add_staff(body: schemas.StaffIn, session: SessionDep, _: Hr) -> schemas.StaffOut:
+    return schemas.staff_out(staff.add(session, body.model_dump(exclude_unset=True)))
+
+
+@router.get("/staff", tags=["staff"])
+def search_staff(session: SessionDep, _: Hr, q: str | None = None, limit: Limit = 50,
+                 offset: Offset = 0) -> list[schemas.StaffSummaryOut]:
+    return [schemas.staff_summary_out(s) for s in staff.search(session, q, limit, offset)]
+
+
+@router.get("/staff/{staff_id}", tags=["staff"])
+def get_staff(staff_id: str, session: SessionDep, _: Hr) -> schemas.StaffOut:
+    return schemas.staff_out(staff.get(session, staff_id))
+
+
+@router.patch("/staff/{staff_id}", tags=["staff"])
+def edit_demographics(staff_id: str, body: schemas.StaffIn, session: SessionDep,
+                      _: Hr) -> schemas.StaffOut:
+    return schemas.staff_out(staff.update(session, staff_id, body.model_dump(exclude_unset=True)))
+
+
+@router.post("/staff/{staff_id}/last-name", tags=["staff"])
+def edit_last_name(staff_id: str, body: schemas.LastNameIn, session: SessionDep,
+                   key: Hr) -> schemas.StaffOut:
+    changed = staff.change_last_name(session, staff_id, body.last_name, body.reason,
+                                     changed_by=f"api key {key.name}")
+    return schemas.staff_out(changed)
+
+
+@router.get("/staff/{staff_id}/phones", tags=["phones"])
+def list_phones(staff_id: str, session: SessionDep, _: Hr) -> list[schemas.PhoneOut]:
+    return [schemas.phone_out(p) for p in phones.list_phones(session, staff_id)]
+
+
+@router.post("/staff/{staff_id}/phones", status_code=201, tags=["phones"])
+def add_phone(staff_id: str, body: schemas.PhoneIn, session: SessionDep,
+              _: Hr) -> schemas.PhoneOut:
+    return schemas.phone_out(phones.add(session, staff_id, body.model_dump(exclude_unset=True)))
+
+
+@router.patch("/staff/{staff_id}/phones/{phone_id}", tags=["phones"])
+def edit_phone(staff_id: str, phone_id: int, body: schemas.PhoneIn, session: SessionDep,
+               _: Hr) -> schemas.PhoneOut:
+    changes = body.model_dump(exclude_unset=True)
+    return schemas.phone_out(phones.update(session, staff_id, phone_id, changes))
+
+
+@router.delete("/staff/{staff_id}/phones/{phone_id}", status_code=204, tags=["phones"])
+def delete_phone(staff_id: str, phone_id: int, session: SessionDep, _: Hr) -> Response:
+    phones.delete(session, staff_id, phone_id)
+    return Response(status_code=204)
+
+
+@router.get("/users", tags=["users"])
+def list_users(session: SessionDep, _: Sysadmin, q: str | None = None, limit: Limit = 50,
+               offset: Offset = 0) -> list[schemas.UserOut]:
+    return [schemas.user_out(u) for u in users.search(session, q, limit, offset)]
+
+
+@router.get("/users/{username}", tags=["users"])
+def get_user(username: str, session: SessionDep, _: Sysadmin) -> schemas.UserOut:
+    return schemas.user_out(users.get(session, username))
+
+
+@router.get("/settings/parameters", tags=["settings"])
+def get_parameters(session: SessionDep, _: Sysadmin) -> schemas.ParametersOut:
+    return schemas.ParametersOut.model_validate(parameters.load(session), from_attributes=True)
+
+
+@router.put("/settings/parameters", tags=["settings"])
+def put_parameters(body: schemas.ParametersIn, session: SessionDep,
+                   _: Sysadmin) -> schemas.ParametersOut:
+    saved = parameters.update_parameters(session, body.model_dump(exclude_unset=True))
+    return schemas.ParametersOut.model_validate(saved, from_attributes=True)
+
+
+@router.get("/settings/third-party", tags=["settings"])
+def get_third_party(session: SessionDep, _: Sysadmin) -> schemas.ThirdPartyOut:
+    return schemas.ThirdPartyOut(**third_party.view(third_party.load(session)))
+
+
+@router.put("/settings/third-party", tags=["settings"])
+def put_third_party(body: schemas.ThirdPartyIn, session: SessionDep,
+                    _: Sysadmin) -> schemas.ThirdPartyOut:
+    saved = third_party.save(session, body.model_dump(exclude_unset=True))
+    return schemas.ThirdPartyOut(**third_party.view(saved))

@@ -1,0 +1,162 @@
+"""System > Directories > Users, and the snapshots the sync reads.
+
+A staff member has a user exactly when they have an email (``staff.py`` enforces it).
+System users (Admin, SCView, CSIU, from the first migration) have no staff and no
+snapshot, and are never synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from staffsync.fis import parameters, sync_state, usernames
+from staffsync.fis.models import Staff, StaffPhone, StaffStatus, User
+from staffsync.kit.errors import InvalidInput, NotFound
+from staffsync.sync.snapshot import UserSnapshot
+
+
+class UserNotFound(NotFound):
+    """No user has that username."""
+
+
+def _snapshot_select() -> Select[*tuple[Any, ...]]:
+    primary = aliased(StaffPhone)
+    return (
+        select(
+            User.id, User.username, Staff.key, Staff.staff_id, Staff.first_name,
+            Staff.last_name, Staff.email, primary.phone, primary.type, Staff.staff_status,
+        )
+        .join(Staff, User.staff_pk == Staff.id)
+        .outerjoin(primary, and_(primary.staff_pk == Staff.id, primary.is_primary))
+    )
+
+
+def _to_snapshot(row: tuple[Any, ...]) -> UserSnapshot:
+    (_id, username, key, staff_id, first, last, email, phone, phone_type, status) = row
+    return UserSnapshot(
+        staff_key=key, username=username, staff_id=staff_id, first_name=first,
+        last_name=last, email=email, phone=phone, phone_type=phone_type,
+        active=status == StaffStatus.active,
+    )
+
+
+def snapshot(session: Session, user: User) -> UserSnapshot | None:
+    """The user's synced values as they are now in this transaction (None: no staff)."""
+    session.flush()
+    row = session.execute(_snapshot_select().where(User.id == user.id)).one_or_none()
+    return None if row is None else _to_snapshot(tuple(row))
+
+
+def _staff_snapshot(session: Session, staff_pk: int) -> tuple[int, UserSnapshot] | None:
+    session.flush()
+    row = session.execute(_snapshot_select().where(Staff.id == staff_pk)).one_or_none()
+    return None if row is None else (row[0], _to_snapshot(tuple(row)))
+
+
+def iter_snapshots(session: Session, batch_size: int = 500) -> Iterator[UserSnapshot]:
+    """Every staff user's snapshot, in user id order, ``batch_size`` rows per query.
+
+    Keyset pagination (``WHERE user.id > last``) keeps memory flat and each query cheap
+    however large the district is.
+    """
+    last = 0
+    while True:
+        query = _snapshot_select().where(User.id > last).order_by(User.id).limit(batch_size)
+        rows = session.execute(query).all()
+        for row in rows:
+            yield _to_snapshot(tuple(row))
+        if len(rows) < batch_size:
+            return
+        last = rows[-1][0]
+
+
+@contextmanager
+def tracking(session: Session, staff: Staff) -> Iterator[None]:
+    """Mark the staff's user dirty if the body changed a synced value.
+
+    The snapshot is read before and after the body in the caller's transaction, so the
+    mark commits (or rolls back) together with the write. A user created by the body
+    is already due (``create_for_staff``), so only a user that existed before is marked.
+    """
+    before = _staff_snapshot(session, staff.id)
+    yield
+    after = _staff_snapshot(session, staff.id)
+    if before is not None and after is not None and before[1] != after[1]:
+        sync_state.mark_dirty(session, after[0])
+
+
+def create_for_staff(session: Session, staff: Staff, username: str | None) -> User:
+    """Create the staff member's user: the generated username when Auto Assign Staff
+    Username is true, else ``username`` (already checked), with its sync state due now."""
+    params = parameters.load(session)
+    if params.auto_assign_username:
+        username = generate(session, params.username_pattern, staff.first_name, staff.last_name)
+    assert username, "staff.py checks that a hand-entered username is present"
+    user = User(username=username, staff=staff, is_system=False)
+    session.add(user)
+    sync_state.start(session, user)
+    session.flush()
+    return user
+
+
+def generate(session: Session, pattern: str, first_name: str, last_name: str) -> str:
+    """The pattern's username made unique against users and system usernames."""
+    candidate = usernames.base(pattern, first_name, last_name)
+    taken = session.scalars(
+        select(User.username_key).where(User.username_key.startswith(candidate, autoescape=True))
+    )
+    return usernames.pick_free(candidate, set(taken) | parameters.system_usernames(session))
+
+
+def username_problem(session: Session, username: str, own: User | None = None) -> str | None:
+    """Why a hand-entered username cannot be used, or None."""
+    why = usernames.check_hand_entered(username)
+    if why:
+        return why
+    if username.lower() in parameters.system_usernames(session):
+        return "That username is reserved for a system user"
+    holder = session.scalar(select(User).where(User.username_key == username.lower()))
+    if holder is not None and holder is not own:
+        return "That username is already taken"
+    return None
+
+
+def rename(session: Session, user: User, username: str) -> None:
+    """Change a hand-entered username (Auto Assign Staff Username false)."""
+    why = username_problem(session, username, own=user)
+    if why:
+        raise InvalidInput({"username": why})
+    user.username = username
+
+
+def get(session: Session, username: str) -> User:
+    user = session.scalar(
+        select(User)
+        .where(User.username_key == username.lower())
+        .options(selectinload(User.sync_state), selectinload(User.staff))
+    )
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+def search(session: Session, q: str | None, limit: int, offset: int) -> list[User]:
+    """Users by username, name or Staff ID prefix (case-insensitive), username order."""
+    query = select(User).outerjoin(Staff, User.staff_pk == Staff.id)
+    if q:
+        prefix = q.strip().lower()
+        query = query.where(
+            or_(
+                User.username_key.startswith(prefix, autoescape=True),
+                func.lower(Staff.last_name).startswith(prefix, autoescape=True),
+                func.lower(Staff.first_name).startswith(prefix, autoescape=True),
+                func.lower(Staff.staff_id).startswith(prefix, autoescape=True),
+            )
+        )
+    query = query.options(selectinload(User.sync_state), selectinload(User.staff))
+    return list(session.scalars(query.order_by(User.username_key).limit(limit).offset(offset)))
