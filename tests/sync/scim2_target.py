@@ -9,18 +9,40 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scim2_models import NotFoundException, UnauthorizedException
+from scim2_models import (
+    NotFoundException,
+    ScimProvider,
+    ServiceProviderConfig,
+    UnauthorizedException,
+)
 from scim2_server.applications.asgi import ASGIApplication, Receive, Scope, Send
 from scim2_server.memory import AsyncInMemoryStorage
 from scim2_server.requests import ScimRequest
-from scim2_server.utils import load_default_provider
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_json_resource,
+)
+
+
+def provider(**config: Any) -> ScimProvider:
+    """scim2-server's default provider; ``config`` overrides parts of its ServiceProviderConfig,
+    e.g. ``bulk={"supported": False}`` or ``patch={"supported": False}``."""
+    doc = load_json_resource("default-service-provider-config.json")
+    for part, values in config.items():
+        doc[part] = {**doc.get(part, {}), **values}
+    return ScimProvider.from_discovery(
+        load_default_schemas().values(),
+        load_default_resource_types().values(),
+        config=ServiceProviderConfig.model_validate(doc),
+    )
 
 
 class BearerApplication(ASGIApplication):
     """One tenant: scim2-server's in-memory provider behind a single bearer token."""
 
-    def __init__(self, token: str) -> None:
-        super().__init__(AsyncInMemoryStorage(), load_default_provider())
+    def __init__(self, token: str, **config: Any) -> None:
+        super().__init__(AsyncInMemoryStorage(), provider(**config))
         self.token = token
 
     def check_auth(self, request: ScimRequest) -> None:
@@ -32,8 +54,11 @@ class BearerApplication(ASGIApplication):
 class Tenants:
     """An ASGI app dispatching ``/{database}/scim/...`` to that tenant's application."""
 
-    def __init__(self, tokens: dict[str, str]) -> None:
-        self.apps = {name: BearerApplication(token) for name, token in tokens.items()}
+    def __init__(self) -> None:
+        self.apps: dict[str, BearerApplication] = {}
+
+    def add(self, database: str, token: str, **config: Any) -> None:
+        self.apps[database] = BearerApplication(token, **config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
