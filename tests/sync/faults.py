@@ -7,16 +7,19 @@ one) that the SCIM client meets on the wire.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 from scim2_server.applications.asgi import ASGIApplication, Receive, Scope, Send
 
 from staffsync.kit.server import ServerThread
+from staffsync.sync.scim_client import SCIM_ERROR
 
 
 async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]):
@@ -49,7 +52,7 @@ def answering(
     return app
 
 
-Rule = Callable[[str, str], int | None]  # (method, path) -> a status to answer instead
+Rule = Callable[[str, str], int | None]  # (method, path?query) -> a status to answer instead
 
 
 class Proxy:
@@ -61,21 +64,28 @@ class Proxy:
 
     def __init__(self, upstream: str, before: Rule | None = None, after: Rule | None = None):
         self.upstream = upstream
-        self.before = before or (lambda method, path: None)
-        self.after = after or (lambda method, path: None)
+        self.before = before or (lambda method, target: None)
+        self.after = after or (lambda method, target: None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
-        method, path = scope["method"], scope["path"]
-        status = self.before(method, path)
+        method = scope["method"]
+        target = f"{scope['path']}?{unquote(scope['query_string'].decode())}"
+        status = self.before(method, target)
         if status is None:
             status, body, headers = await self.forward(scope, receive)
-            status = self.after(method, path) or status
+            status = self.after(method, target) or status
         else:
-            body, headers = b'{"detail": "refused by the fault proxy"}', []
+            body, headers = self.refusal(status), [(b"content-type", b"application/scim+json")]
         await _respond(send, status, body, headers or [(b"content-type", b"application/json")])
+
+    @staticmethod
+    def refusal(status: int) -> bytes:
+        """A SCIM error body, as a real provider refusing the request would send."""
+        error = {"schemas": [SCIM_ERROR], "status": str(status), "detail": "refused (fault)"}
+        return json.dumps(error).encode()
 
     async def forward(self, scope: Scope, receive: Receive):
         body, more = b"", True
@@ -110,7 +120,7 @@ def plain_http_server(folder: Path) -> Iterator[str]:
             pass  # keep test output clean
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

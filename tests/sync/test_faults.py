@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -16,17 +15,14 @@ from staffsync.sync.push import Outcome, push_user
 from staffsync.sync.scim_client import ScimClient, Target
 from tests.sync.conftest import LiveScim
 from tests.sync.factories import snapshot
-from tests.sync.faults import answering, plain_http_server, serving
+from tests.sync.faults import Proxy, answering, plain_http_server, serving
 
 TOKEN = "s3cret-token-never-shown"
 SCIM_JSON = "application/scim+json"
 SUPPORT = "You may need to contact CSIU Support for assistance: 570-246-5970."
 
 
-def scim_error(status: int) -> bytes:
-    return json.dumps(
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status)}
-    ).encode()
+scim_error = Proxy.refusal
 
 
 @contextmanager
@@ -44,7 +40,7 @@ FAULTS: dict[str, tuple[Callable[[Path], object], type[c.SyncError], str, str]] 
         f"The sync service or API is down. {SUPPORT}",
     ),
     "timeout": (
-        lambda tmp: end_point_of(answering(200, b"{}", SCIM_JSON, delay=1.0)),
+        lambda tmp: end_point_of(answering(200, b"{}", SCIM_JSON, delay=0.6)),
         c.ServiceDown,
         "Error when their service is down.",
         f"The sync service or API is down. {SUPPORT}",

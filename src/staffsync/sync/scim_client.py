@@ -211,6 +211,8 @@ class ScimClient:
         parts = urlsplit(target.end_point)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise c.EndPointIncorrect("the End Point is not an http(s) URL")
+        if not target.database.strip("/ "):
+            raise c.TokenOrDatabaseIncorrect("the Database name is empty")
         self.base_url = target.base_url
         self.host = parts.hostname
         self._http = httpx.Client(
@@ -257,6 +259,8 @@ class ScimClient:
             response = self._http.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.host) from exc
+        except httpx.InvalidURL as exc:
+            raise c.EndPointIncorrect(f"InvalidURL: {exc}") from exc
         error = classify(answer_of(response), on_resource=on_resource, username=username)
         if error is not None:
             raise error
@@ -276,9 +280,10 @@ class ScimClient:
         """/ServiceProviderConfig, read once per client."""
         if self._capabilities is None:
             doc = self.send("GET", "/ServiceProviderConfig")
-            if not isinstance(doc, dict):
-                raise c.EndPointIncorrect("/ServiceProviderConfig is not a JSON object")
-            self._capabilities = Capabilities.from_json(doc)
+            try:
+                self._capabilities = Capabilities.from_json(doc)
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise c.EndPointIncorrect("/ServiceProviderConfig is not SCIM") from exc
         return self._capabilities
 
     def check(self) -> Capabilities:
