@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from staffsync.sync import catalogue as c
@@ -52,11 +50,6 @@ def test_missing_required_fields(blanks: dict, named: tuple) -> None:
 def test_precheck_puts_the_system_user_rule_first() -> None:
     assert isinstance(c.precheck(snapshot(username="CSIU", email=None)), c.SystemUser)
     assert c.precheck(snapshot()) is None
-
-
-def seed_text() -> str:
-    seed = Path(__file__).resolve().parents[2] / "seed" / "000_cbb449ccd5d7045a.txt"
-    return seed.read_text() if seed.exists() else ""
 
 
 @pytest.mark.parametrize("entry", c.CATALOGUE, ids=lambda e: e.code)

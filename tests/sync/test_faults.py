@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,12 @@ scim_error = Proxy.refusal
 def end_point_of(app: object) -> Iterator[str]:
     with serving(app) as url:
         yield url
+
+
+@contextmanager
+def https_to(server: AbstractContextManager[str]) -> Iterator[str]:
+    with server as url:
+        yield url.replace("http://", "https://")
 
 
 FAULTS: dict[str, tuple[Callable[[Path], object], type[c.SyncError], str, str]] = {
@@ -69,6 +75,12 @@ FAULTS: dict[str, tuple[Callable[[Path], object], type[c.SyncError], str, str]] 
         "Error when FIS Third Party Configuration End Point is incorrect.",
         "Verify that the System > Directories > Third Party Configuration End Point is "
         "correct. It's typically, https://api.myscview.com/.",
+    ),
+    "TLS to a plain HTTP port": (
+        lambda tmp: https_to(plain_http_server(tmp)),
+        c.EndPointIncorrect,
+        "Error when FIS Third Party Configuration End Point is incorrect.",
+        "It's typically, https://api.myscview.com/.",
     ),
     "200 that is not JSON": (
         lambda tmp: end_point_of(answering(200, b"<html>welcome</html>", "text/html")),
