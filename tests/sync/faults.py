@@ -79,6 +79,8 @@ class Proxy:
             status = self.after(method, target) or status
         else:
             body, headers = self.refusal(status), [(b"content-type", b"application/scim+json")]
+            if status == 429:
+                headers.append((b"retry-after", b"0"))  # "try again now": keeps tests fast
         await _respond(send, status, body, headers or [(b"content-type", b"application/json")])
 
     @staticmethod

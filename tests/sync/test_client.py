@@ -9,7 +9,7 @@ import pytest
 from staffsync.sync import catalogue as c
 from staffsync.sync.mapping import EMPLOYEE_NUMBER, to_scim
 from staffsync.sync.push import Outcome, push_user
-from staffsync.sync.scim_client import Capabilities, ScimClient, Target
+from staffsync.sync.scim_client import Capabilities, ScimClient, Target, throttle_wait
 from tests.sync.conftest import LiveScim
 from tests.sync.factories import snapshot
 from tests.sync.faults import Proxy, serving
@@ -90,3 +90,42 @@ def test_a_server_that_ignores_filters_matches_nothing_wrong(live_scim: LiveScim
     ) as client:
         assert push_user(snapshot(1), client).outcome is Outcome.CREATED
     assert len(live_scim.users()) == 2
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "attempt", "wait"),
+    [
+        (None, 0, 0.25),
+        (None, 1, 0.5),
+        (None, 2, None),
+        (3.0, 0, 3.0),
+        (0.0, 1, 0.0),
+        (60.0, 0, None),
+    ],
+)
+def test_throttle_wait(retry_after: float | None, attempt: int, wait: float | None) -> None:
+    assert throttle_wait(retry_after, attempt) == wait
+
+
+def test_a_throttled_request_is_retried_after_retry_after(live_scim: LiveScim) -> None:
+    calls = {"n": 0}
+
+    def throttle_twice(method: str, target: str) -> int | None:
+        calls["n"] += 1
+        return 429 if calls["n"] <= 2 else None
+
+    with serving(Proxy(live_scim.end_point, before=throttle_twice)) as url, ScimClient(
+        Target(url, live_scim.database, live_scim.token)
+    ) as client:
+        assert push_user(snapshot(), client).outcome is Outcome.CREATED
+    assert len(live_scim.users()) == 1
+
+
+def test_throttling_that_persists_is_reported_with_retry_after(live_scim: LiveScim) -> None:
+    always = lambda method, target: 429  # noqa: E731
+    with serving(Proxy(live_scim.end_point, before=always)) as url, ScimClient(
+        Target(url, live_scim.database, live_scim.token)
+    ) as client:
+        result = push_user(snapshot(), client)
+    assert isinstance(result.error, c.RateLimited)
+    assert result.error.retry_after == 0.0 and result.error.retryable

@@ -8,9 +8,11 @@ a log line or a repr.
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -167,9 +169,18 @@ def classify(answer: Answer, *, on_resource: bool, username: str | None) -> c.Sy
     return c.Rejected(status, reason, answer.detail)
 
 
+def _parses(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def answer_of(response: httpx.Response) -> Answer:
     content_type = response.headers.get("content-type", "")
-    is_json = not response.content or "json" in content_type
+    # Lenient on the label: some servers send SCIM JSON as text/plain.
+    is_json = not response.content or "json" in content_type or _parses(response)
     return Answer(
         status=response.status_code,
         scim_error=scim_error_body(response) if response.status_code >= 300 else None,
@@ -177,6 +188,24 @@ def answer_of(response: httpx.Response) -> Answer:
         retry_after=response.headers.get("retry-after"),
         content_type=content_type.split(";")[0],
     )
+
+
+THROTTLE_RETRIES = 2
+THROTTLE_WAIT_CAP = 5.0
+
+
+def throttle_wait(retry_after: float | None, attempt: int) -> float | None:
+    """Seconds to wait before retrying a 429, or None to give up and report it.
+
+    ``attempt`` counts from 0. Wait ``retry_after`` if the server gave one, else
+    ``0.25 * 2**attempt``; give up after ``THROTTLE_RETRIES`` retries or when the wait
+    would exceed ``THROTTLE_WAIT_CAP`` (a long wait belongs to the worker's backoff,
+    not to a request the user is waiting on).
+    """
+    if attempt >= THROTTLE_RETRIES:
+        return None
+    wait = 0.25 * 2**attempt if retry_after is None else retry_after
+    return wait if wait <= THROTTLE_WAIT_CAP else None
 
 
 def filter_literal(value: str) -> str:
@@ -254,17 +283,32 @@ class ScimClient:
         on_resource: bool = False,
         username: str | None = None,
     ) -> Any:
-        """Send one request; return its JSON body (None when empty) or raise its entry."""
+        """Send one request; return its JSON body (None when empty) or raise its entry.
+
+        A 429 is retried after Retry-After as ``throttle_wait`` allows.
+        """
+        for attempt in itertools.count():
+            response = self._request(method, path, body, params)
+            error = classify(answer_of(response), on_resource=on_resource, username=username)
+            if error is None:
+                return self._json(response)
+            if not isinstance(error, c.RateLimited):
+                raise error
+            wait = throttle_wait(error.retry_after, attempt)
+            if wait is None:
+                raise error
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _request(
+        self, method: str, path: str, body: Any, params: dict[str, Any] | None
+    ) -> httpx.Response:
         try:
-            response = self._http.request(method, path, json=body, params=params)
+            return self._http.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.host) from exc
         except httpx.InvalidURL as exc:
             raise c.EndPointIncorrect(f"InvalidURL: {exc}") from exc
-        error = classify(answer_of(response), on_resource=on_resource, username=username)
-        if error is not None:
-            raise error
-        return self._json(response)
 
     def _json(self, response: httpx.Response) -> Any:
         if not response.content:
