@@ -7,8 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from staffsync.sync import catalogue as c
-from staffsync.sync.executor import sync_all
+from staffsync.sync.executor import execute, sync_all
 from staffsync.sync.mapping import ENTERPRISE, to_scim
+from staffsync.sync.plan import make_plan
 from staffsync.sync.scim_client import ScimClient, Target
 from tests.sync.conftest import LiveScim
 from tests.sync.factories import snapshot
@@ -124,3 +125,18 @@ def test_sync_all_adopts_by_employee_id(live_scim: LiveScim) -> None:
     assert report.results[0].changed == ("external_id", "user_name")
     (user,) = live_scim.users()
     assert (user["userName"], user[ENTERPRISE]["employeeNumber"]) == ("user1", "10001")
+
+
+def test_a_user_deleted_in_scview_after_planning_is_created_again(live: LiveScim) -> None:
+    changed = district(user3={"first_name": "Grace"})
+    with live.client() as client:
+        sync_all(district(), client)
+        plan = make_plan(changed, client.iter_users())
+        (user3,) = [u for u in live.users() if u["userName"] == "user3"]
+        with live.http() as http:
+            http.delete(f"/Users/{user3['id']}").raise_for_status()
+        report = execute(plan, client)
+    assert [(r.username, r.outcome) for r in report.results if r.outcome != "unchanged"] == [
+        ("user3", "created")
+    ]
+    assert {u["userName"]: u["name"]["givenName"] for u in live.users()}["user3"] == "Grace"
