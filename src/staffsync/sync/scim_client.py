@@ -415,3 +415,9 @@ def bulk_result(op: dict[str, Any], usernames: dict[str, str]) -> BulkResult:
     on_resource = op.get("method") != "POST"
     error = classify(answer, on_resource=on_resource, username=usernames.get(bulk_id))
     return BulkResult(bulk_id, status, error)
+
+
+def check_connection(target: Target, *, timeout: float = 10.0) -> Capabilities:
+    """Third Party Configuration > Test Connection: the capabilities, or the catalogue entry."""
+    with ScimClient(target, timeout=timeout) as client:
+        return client.check()
