@@ -309,3 +309,64 @@ class Account(Base):
     def _fold(self, _key: str, value: str) -> str:
         self.username_key = value.lower()
         return value
+
+
+class SyncRun(Base):
+    """One run of the user sync (all users, or one user), kept as sync history.
+
+    ``summary`` holds the counts per outcome and the SCView users FIS does not know
+    (reported, never deleted); ``error`` is the catalogue entry that stopped the run.
+    """
+
+    __tablename__ = "sync_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))  # "all" or "one"
+    trigger: Mapped[str] = mapped_column(String(20))  # cli, api, page, schedule
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    outcomes: Mapped[list[SyncRunUser]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="SyncRunUser.id"
+    )
+
+
+class SyncRunUser(Base):
+    """One user's outcome in a run: created, updated, unchanged, skipped or failed."""
+
+    __tablename__ = "sync_run_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("sync_run.id", ondelete="CASCADE"), index=True
+    )
+    username: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))
+    changed: Mapped[list[str] | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    run: Mapped[SyncRun] = relationship(back_populates="outcomes")
+
+
+class WebSession(Base):
+    """A signed-in browser session for the FIS pages.
+
+    Only the SHA-256 of the session cookie's value is stored, so a leaked database
+    cannot be replayed as a login; logout deletes the row, idle expiry compares
+    ``last_seen_at``. ``csrf_token`` is the per-session token every form must echo.
+    """
+
+    __tablename__ = "web_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
