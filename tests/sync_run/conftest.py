@@ -19,13 +19,19 @@ from tests.sync.conftest import LiveScim, live_scim, make_live_scim, scim2_tenan
 
 
 @pytest.fixture
-def fis(backend: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """A session factory on a new, migrated FIS database."""
+def fis_db(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, migrated FIS database."""
     with fresh_database(backend, tmp_path, "fis") as url:
         upgrade(url, "fis")
-        engine = make_engine(url, hide_parameters=True)
-        yield session_factory(engine)
-        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def fis(fis_db: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on ``fis_db``."""
+    engine = make_engine(fis_db, hide_parameters=True)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 def configure(factory: sessionmaker[Session], end_point: str, database: str, token: str,
