@@ -14,7 +14,7 @@ from staffsync.fis import seed, third_party
 from staffsync.kit.db import make_engine, session_factory, transaction
 from staffsync.kit.migrate import upgrade
 from tests.databases import fresh_database
-from tests.fis.conftest import _secrets  # noqa: F401 (autouse: secret key, data dir)
+from tests.fis.conftest import _secrets, api, fis_url, sessions  # noqa: F401 (fixtures)
 from tests.sync.conftest import LiveScim, live_scim, make_live_scim, scim2_tenants  # noqa: F401
 
 

@@ -163,6 +163,16 @@ def _sessions(request: Request) -> sessionmaker[Session]:
 Sessions = Annotated[sessionmaker[Session], Depends(_sessions)]
 
 
+def _sysadmin_briefly(sessions: Sessions, credentials: Credentials) -> None:
+    """The sysadmin check in its own short transaction: routes that call SCView must not
+    hold one open (on SQLite it would also block the sync's own writes)."""
+    with transaction(sessions) as session:
+        sysadmin_key(_caller(session, credentials))
+
+
+SysadminNoSession = Annotated[None, Depends(_sysadmin_briefly)]
+
+
 def _answer(body: dict[str, Any], error: dict[str, Any] | None, status: int) -> JSONResponse:
     """A sync result; a failure also carries its catalogue entry at the top level."""
     if error is None:
@@ -171,14 +181,15 @@ def _answer(body: dict[str, Any], error: dict[str, Any] | None, status: int) -> 
 
 
 @router.post("/users/sync", tags=["sync"])
-def sync_all_users(sessions: Sessions, _: Sysadmin, dry_run: bool = False) -> JSONResponse:
+def sync_all_users(sessions: Sessions, _: SysadminNoSession,
+                   dry_run: bool = False) -> JSONResponse:
     """Users > Run Sync: reconcile every user with SCView (``dry_run``: plan only)."""
     run = service.sync_all(sessions, "api", dry_run=dry_run)
     return _answer(run, run["error"], 502)
 
 
 @router.post("/users/{username}/sync", tags=["sync"])
-def sync_one_user(username: str, sessions: Sessions, _: Sysadmin) -> JSONResponse:
+def sync_one_user(username: str, sessions: Sessions, _: SysadminNoSession) -> JSONResponse:
     """Edit User > Run Sync: push this user now; a failure answers with its catalogue entry."""
     result = service.sync_user(sessions, username, "api")
     return _answer(result, result["error"], service.error_status(result["error"]))
@@ -196,7 +207,7 @@ def get_sync_run(run_id: int, session: SessionDep, _: Sysadmin) -> dict[str, Any
 
 
 @router.post("/settings/third-party/test", tags=["settings"])
-def test_third_party(sessions: Sessions, _: Sysadmin) -> JSONResponse:
+def test_third_party(sessions: Sessions, _: SysadminNoSession) -> JSONResponse:
     """Test Connection on the saved Third Party Configuration."""
     result = service.test_connection(sessions)
     error = None if result["ok"] else result

@@ -6,6 +6,11 @@ snapshot, the sync state ``version``, the Third Party Configuration); no transac
 open while SCView is called; a new transaction records the outcome, clearing ``dirty``
 only where ``version`` is unchanged, so an edit made during the push is not lost.
 The Users and Edit User pages, the API and the CLI all call these functions.
+
+Callers must not hold a transaction of their own while calling ``sync_user``,
+``sync_all`` or ``test_connection`` (e.g. a route's session dependency): that would be a
+transaction open across the HTTP calls, and on SQLite (``BEGIN IMMEDIATE``) it blocks
+the recording transaction until the busy timeout.
 """
 
 from __future__ import annotations
