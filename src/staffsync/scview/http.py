@@ -73,8 +73,11 @@ def published(resource: dict[str, Any], base: str) -> dict[str, Any]:
     return {**resource, "meta": meta}
 
 
-def resource_response(resource: dict[str, Any], status: int = 200) -> ScimResponse:
+def resource_response(
+    resource: dict[str, Any], status: int = 200, body: dict[str, Any] | None = None
+) -> ScimResponse:
+    """A published resource (or ``body``, a projection of it) with its ETag and Location."""
     headers = {"ETag": resource["meta"]["version"]}
     if status == 201:
         headers["Location"] = resource["meta"]["location"]
-    return ScimResponse(resource, status_code=status, headers=headers)
+    return ScimResponse(resource if body is None else body, status_code=status, headers=headers)

@@ -15,8 +15,8 @@ from scim2_models import Context
 from staffsync.scview import bulk, users
 from staffsync.scview.errors import (
     InvalidValueException,
+    MethodNotAllowed,
     NotFoundException,
-    NotImplementedException,
 )
 from staffsync.scview.filters import condition
 from staffsync.scview.http import (
@@ -41,6 +41,7 @@ from staffsync.scview.resources import (
     response_parameters,
 )
 
+ENDPOINTS = frozenset({"Users", "Bulk", "ServiceProviderConfig", "Schemas", "ResourceTypes"})
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 router = APIRouter(prefix="/{database}/scim/v2")
@@ -60,7 +61,7 @@ def get_user(database: str, user_id: str, request: Request) -> Any:
     with tenant_session(request, database) as (session, tenant):
         row = users.get(session, tenant, user_id)
     resource = published(row.resource, base_url(request, database))
-    return resource_response(project(resource, params))
+    return resource_response(resource, body=project(resource, params))
 
 
 @router.get("/Users")
@@ -70,6 +71,7 @@ def list_users(database: str, request: Request) -> Any:
                    query.get("count"), _projection(request))
 
 
+@router.post("/.search")  # Users are the only resource type, so the root search is theirs
 @router.post("/Users/.search")
 def search_users(database: str, request: Request, body: bytes = Depends(read_body)) -> Any:
     authorize(request, database)
@@ -137,7 +139,7 @@ def patch_user(
         patch_op = parse_patch(parse_json(body))
         saved = users.patch(session, tenant, user_id, patch_op, request.headers.get("if-match"))
     resource = published(saved, base_url(request, database))
-    return resource_response(project(resource, _projection(request)))
+    return resource_response(resource, body=project(resource, _projection(request)))
 
 
 @router.delete("/Users/{user_id}")
@@ -202,13 +204,9 @@ def _discovery_list(request: Request, database: str, documents: list[dict[str, A
     })
 
 
-@router.post("/.search")
-def search_all(database: str, request: Request) -> Any:
-    authorize(request, database)
-    raise NotImplementedException(detail="Searching all resource types at once is not supported.")
-
-
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_endpoint(database: str, rest: str, request: Request) -> Any:
     authorize(request, database)
+    if rest.split("/")[0] in ENDPOINTS:
+        raise MethodNotAllowed(detail=f"{request.method} is not allowed on /{rest}.")
     raise NotFoundException(detail=f"SCView has no SCIM endpoint /{rest}.")
