@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import typer
 import uvicorn
+from sqlalchemy.orm import Session
 
 from staffsync.kit.db import is_sqlite, make_engine, session_factory, transaction
 from staffsync.kit.errors import StaffsyncError
@@ -14,6 +18,7 @@ from staffsync.scview.tenants import create_tenant as create_tenant_record
 from staffsync.scview.tenants import rotate_token as rotate_tenant_token
 
 app = typer.Typer(no_args_is_help=True)
+T = TypeVar("T")
 
 DB_OPTION = typer.Option(None, "--db", help="Database URL (default: STAFFSYNC_SCVIEW_DB).")
 
@@ -26,7 +31,8 @@ def database_url(db: str | None) -> str:
     return url
 
 
-def _in_transaction(db: str | None, work):  # type: ignore[no-untyped-def]
+def _in_transaction(db: str | None, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one committed transaction; a known error is printed, not raised."""
     engine = make_engine(database_url(db))
     try:
         with transaction(session_factory(engine)) as session:
