@@ -25,7 +25,7 @@ from staffsync.scview.filters import (
     parse,
 )
 from staffsync.scview.models import ScimUser
-from staffsync.scview.resources import parse_user
+from staffsync.scview.resources import read_user
 from staffsync.scview.tenants import create_tenant
 from tests.databases import BACKENDS, fresh_database
 from tests.scview.conftest import CORE, ENTERPRISE
@@ -143,8 +143,8 @@ def _seed(session: Session) -> int:
                 "name": {"familyName": family}, "emails": mails, "externalId": f"x-{name}"}
         if number:
             body[ENTERPRISE] = {"employeeNumber": number}
-        users.create(session, mine, parse_user(body, CREATE))
-    users.create(session, other, parse_user({"schemas": [CORE], "userName": "BJensen"}, CREATE))
+        users.create(session, mine, read_user(body, CREATE))
+    users.create(session, other, read_user({"schemas": [CORE], "userName": "BJensen"}, CREATE))
     return mine
 
 

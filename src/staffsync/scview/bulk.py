@@ -27,7 +27,7 @@ from staffsync.scview.errors import (
 )
 from staffsync.scview.http import published
 from staffsync.scview.patch import parse_patch
-from staffsync.scview.resources import MAX_OPERATIONS, parse_user
+from staffsync.scview.resources import MAX_OPERATIONS, read_user
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -98,12 +98,12 @@ def _perform(
     data = _resolve(operation.get("data"), ids)
     version = operation.get("version")
     if method == "POST":
-        user = parse_user(data, Context.RESOURCE_CREATION_REQUEST)
+        user = read_user(data, Context.RESOURCE_CREATION_REQUEST)
         created = users.create(session, tenant_id, user)
         _remember(operation, ids, created["id"])
         return created
     if method == "PUT":
-        user = parse_user(data, Context.RESOURCE_REPLACEMENT_REQUEST)
+        user = read_user(data, Context.RESOURCE_REPLACEMENT_REQUEST)
         return users.replace(session, tenant_id, user_id, user, version)
     if method == "PATCH":
         return users.patch(session, tenant_id, user_id, parse_patch(data), version)

@@ -30,7 +30,12 @@ from scim2_models import (
     User,
 )
 
-from staffsync.scview.errors import InvalidSyntaxException, from_validation_error
+from staffsync.scview.errors import (
+    InvalidSyntaxException,
+    InvalidValueException,
+    from_validation_error,
+)
+from staffsync.scview.fastuser import read_common
 
 UserModel = User[EnterpriseUser]
 CORE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -57,6 +62,17 @@ def parse_user(body: Any, context: Context) -> User[EnterpriseUser]:
         return UserModel.model_validate(body, scim_ctx=context, scim_policy=POLICY)
     except ValidationError as exc:
         raise from_validation_error(exc) from exc
+
+
+def read_user(body: Any, context: Context) -> dict[str, Any]:
+    """The stored form of a User request body: the fast reader for the usual shape,
+    scim2-models for anything else. A blank userName is refused (RFC 7643 §4.1.1)."""
+    data = read_common(body)
+    if data is None:
+        data = stored_form(parse_user(body, context))
+    if not str(data.get("userName") or "").strip():
+        raise InvalidValueException(detail="userName is required and cannot be blank.")
+    return data
 
 
 def stored_form(user: User[EnterpriseUser]) -> dict[str, Any]:

@@ -36,8 +36,8 @@ from staffsync.scview.resources import (
     SCHEMAS,
     SERVICE_PROVIDER_CONFIG,
     located,
-    parse_user,
     project,
+    read_user,
     response_parameters,
 )
 
@@ -50,7 +50,7 @@ router = APIRouter(prefix="/{database}/scim/v2")
 @router.post("/Users")
 def create_user(database: str, request: Request, body: bytes = Depends(read_body)) -> Any:
     with tenant_session(request, database) as (session, tenant):
-        user = parse_user(parse_json(body), Context.RESOURCE_CREATION_REQUEST)
+        user = read_user(parse_json(body), Context.RESOURCE_CREATION_REQUEST)
         created = users.create(session, tenant, user)
     return resource_response(published(created, base_url(request, database)), 201)
 
@@ -126,7 +126,7 @@ def replace_user(
     database: str, user_id: str, request: Request, body: bytes = Depends(read_body)
 ) -> Any:
     with tenant_session(request, database) as (session, tenant):
-        user = parse_user(parse_json(body), Context.RESOURCE_REPLACEMENT_REQUEST)
+        user = read_user(parse_json(body), Context.RESOURCE_REPLACEMENT_REQUEST)
         saved = users.replace(session, tenant, user_id, user, request.headers.get("if-match"))
     return resource_response(published(saved, base_url(request, database)))
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from scim2_models import EnterpriseUser, PatchOp, User
+from scim2_models import PatchOp
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from staffsync.scview.errors import (
 )
 from staffsync.scview.models import emails, users
 from staffsync.scview.patch import apply_patch
-from staffsync.scview.resources import ENTERPRISE_SCHEMA, stored_form
+from staffsync.scview.resources import ENTERPRISE_SCHEMA
 from staffsync.scview.tenants import now
 
 Resource = dict[str, Any]
@@ -94,9 +94,9 @@ def _write_emails(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(emails), rows)
 
 
-def create(session: Session, tenant_id: int, user: User[EnterpriseUser]) -> Resource:
-    """Store a new user; return its resource with id and meta (without location)."""
-    data, moment = stored_form(user), now()
+def create(session: Session, tenant_id: int, data: Resource) -> Resource:
+    """Store a new user (``data`` in stored form); return it with id and meta, no location."""
+    moment = now()
     columns = index_columns(data)
     ensure_unique(session, tenant_id, columns["user_name"])
     user_id = str(uuid.uuid4())
@@ -159,13 +159,12 @@ def search(
 
 
 def replace(
-    session: Session, tenant_id: int, user_id: str, user: User[EnterpriseUser],
-    if_match: str | None = None,
+    session: Session, tenant_id: int, user_id: str, data: Resource, if_match: str | None = None
 ) -> Resource:
-    """PUT: the stored user becomes ``user``; id and meta.created are kept."""
+    """PUT: the stored user becomes ``data`` (stored form); id and meta.created are kept."""
     row = get(session, tenant_id, user_id, lock=True)
     check_if_match(if_match, row.version)
-    return _save(session, tenant_id, user_id, row, stored_form(user))
+    return _save(session, tenant_id, user_id, row, dict(data))
 
 
 def patch(
