@@ -93,3 +93,20 @@ def test_bulk_of_many_creates_commits_them_all(alpha: httpx.Client) -> None:
     assert {r["status"] for r in results} == {"201"}
     listed = alpha.get("/Users", params={"filter": f'userName sw "{prefix}"', "count": 0})
     assert listed.json()["totalResults"] == 50
+
+
+def test_a_batch_of_posts_refuses_a_user_name_repeated_within_it(alpha: httpx.Client) -> None:
+    name = unique()
+    results = bulk(
+        alpha,
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": user_body(name)},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": user_body(name.upper())},
+        {"method": "POST", "path": "/Users", "bulkId": "c", "data": {"userName": 5}},
+        {"method": "POST", "path": "/Users", "bulkId": "d", "data": user_body()},
+        {"method": "PATCH", "path": "/Users/bulkId:d",
+         "data": patch_body({"op": "add", "path": "title", "value": "Coach"})},
+    )
+    assert [r["status"] for r in results] == ["201", "409", "400", "201", "200"]
+    assert results[1]["response"]["scimType"] == "uniqueness"
+    assert alpha.get(results[3]["location"]).json()["title"] == "Coach"
+    assert found_ids(alpha, f'userName eq "{name}"') == {results[0]["location"].rsplit("/", 1)[1]}

@@ -32,6 +32,7 @@ from staffsync.scview.resources import MAX_OPERATIONS, read_user
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 USER_PATH = re.compile(r"/Users(?:/(?P<id>[^/]+))?")
+CREATE = Context.RESOURCE_CREATION_REQUEST
 BULK_REF = re.compile(r"^bulkId:(?P<ref>.+)$")
 
 
@@ -54,29 +55,84 @@ def run(session: Session, tenant_id: int, body: Any, base: str) -> dict[str, Any
     """Perform a Bulk request; return the BulkResponse JSON."""
     operations, fail_on_errors = read_operations(body)
     ids: dict[str, str] = {}
-    results, errors = [], 0
+    results: list[dict[str, Any]] = []
+    if not fail_on_errors:
+        for run_ in _runs(operations):
+            results.extend(_many(session, tenant_id, run_, ids, base))
+        return {"schemas": [BULK_RESPONSE], "Operations": results}
+    errors = 0  # failOnErrors: one operation at a time, to stop at the exact one
     for operation in operations:
-        result = _one(session, tenant_id, operation, ids, base)
-        results.append(result)
-        errors += int(result["status"]) >= 400
-        if fail_on_errors and errors >= fail_on_errors:
+        results.append(_one(session, tenant_id, operation, ids, base))
+        errors += int(results[-1]["status"]) >= 400
+        if errors >= fail_on_errors:
             break
     return {"schemas": [BULK_RESPONSE], "Operations": results}
+
+
+def _is_post(operation: Any) -> bool:
+    return isinstance(operation, dict) and str(operation.get("method", "")).upper() == "POST"
+
+
+def _runs(operations: list[Any]) -> list[list[Any]]:
+    """Operations cut into runs: consecutive POSTs together, every other one alone."""
+    runs: list[list[Any]] = []
+    for operation in operations:
+        if runs and _is_post(operation) and _is_post(runs[-1][0]):
+            runs[-1].append(operation)
+        else:
+            runs.append([operation])
+    return runs
+
+
+def _many(
+    session: Session, tenant_id: int, run_: list[Any], ids: dict[str, str], base: str
+) -> list[dict[str, Any]]:
+    """A run of POSTs as one batch (see users.create_many); anything else one by one."""
+    if len(run_) == 1 or not _is_post(run_[0]):
+        return [_one(session, tenant_id, operation, ids, base) for operation in run_]
+    outcomes: list[Any] = []
+    readable: list[tuple[int, dict[str, Any]]] = []
+    for index, operation in enumerate(run_):
+        try:
+            _target(operation, ids, needs_id=False)
+            readable.append((index, read_user(_resolve(operation.get("data"), ids), CREATE)))
+            outcomes.append(None)
+        except SCIMException as exc:
+            outcomes.append(exc)
+    created = users.create_many(session, tenant_id, [data for _, data in readable])
+    for (index, _), outcome in zip(readable, created, strict=True):
+        outcomes[index] = outcome
+    return [_answer(op, outcome, ids, base) for op, outcome in zip(run_, outcomes, strict=True)]
+
+
+def _answer(
+    operation: dict[str, Any], outcome: Any, ids: dict[str, str], base: str
+) -> dict[str, Any]:
+    if not isinstance(outcome, SCIMException):
+        _remember(operation, ids, outcome["id"])
+    return _result("POST", operation, outcome, base)
+
+
+def _result(method: str, operation: Any, outcome: Any, base: str) -> dict[str, Any]:
+    """One entry of the BulkResponse: the outcome (resource, None, or error) of one operation."""
+    answer: dict[str, Any] = {"method": method}
+    if isinstance(operation, dict) and operation.get("bulkId"):
+        answer["bulkId"] = operation["bulkId"]
+    if isinstance(outcome, SCIMException):
+        status, error = error_body(outcome)
+        return {**answer, "status": str(status), "response": error}
+    return {**answer, **_success(method, outcome, operation, base)}
 
 
 def _one(
     session: Session, tenant_id: int, operation: Any, ids: dict[str, str], base: str
 ) -> dict[str, Any]:
     method = str(operation.get("method", "")).upper() if isinstance(operation, dict) else ""
-    answer: dict[str, Any] = {"method": method}
-    if isinstance(operation, dict) and operation.get("bulkId"):
-        answer["bulkId"] = operation["bulkId"]
     try:
-        resource = _perform(session, tenant_id, method, operation, ids)
+        outcome: Any = _perform(session, tenant_id, method, operation, ids)
     except SCIMException as exc:
-        status, error = error_body(exc)
-        return {**answer, "status": str(status), "response": error}
-    return {**answer, **_success(method, resource, operation, base)}
+        outcome = exc
+    return _result(method, operation, outcome, base)
 
 
 def _success(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from scim2_models import PatchOp
+from scim2_models import PatchOp, SCIMException
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from staffsync.scview.resources import ENTERPRISE_SCHEMA
 from staffsync.scview.tenants import now
 
 Resource = dict[str, Any]
+CHUNK = 500  # names per IN (...) query, well under every driver's parameter limit
 
 
 def etag(version: int) -> str:
@@ -96,22 +97,56 @@ def _write_emails(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def create(session: Session, tenant_id: int, data: Resource) -> Resource:
     """Store a new user (``data`` in stored form); return it with id and meta, no location."""
+    outcome = create_many(session, tenant_id, [data])[0]
+    if isinstance(outcome, SCIMException):
+        raise outcome
+    return outcome
+
+
+def create_many(
+    session: Session, tenant_id: int, batch: list[Resource]
+) -> list[Resource | SCIMException]:
+    """Create several users with one uniqueness query and two batched inserts.
+
+    Each outcome is the created resource, or the error that refused it (a userName
+    taken already, or earlier in the batch); refused users write nothing.
+    """
+    taken = _taken_names(session, tenant_id, [item["userName"].lower() for item in batch])
+    outcomes: list[Resource | SCIMException] = []
+    rows: list[dict[str, Any]] = []
     moment = now()
-    columns = index_columns(data)
-    ensure_unique(session, tenant_id, columns["user_name"])
-    user_id = str(uuid.uuid4())
-    data = _with_meta(data, user_id, moment, moment, 1)
+    for data in batch:
+        columns = index_columns(data)
+        if columns["user_name"] in taken:
+            outcomes.append(UniquenessException(detail=f"userName {data['userName']!r} is taken."))
+            continue
+        taken.add(columns["user_name"])
+        created = _with_meta(data, str(uuid.uuid4()), moment, moment, 1)
+        rows.append({"id": created["id"], "tenant_id": tenant_id, "created": moment,
+                     "last_modified": moment, "version": 1, "resource": created, **columns})
+        outcomes.append(created)
+    _insert_users(session, rows)
+    return outcomes
+
+
+def _taken_names(session: Session, tenant_id: int, names: list[str]) -> set[str]:
+    taken: set[str] = set()
+    for start in range(0, len(names), CHUNK):
+        chunk = names[start : start + CHUNK]
+        taken.update(session.scalars(select(users.c.user_name).where(
+            users.c.tenant_id == tenant_id, users.c.user_name.in_(chunk))))
+    return taken
+
+
+def _insert_users(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
     try:
-        session.execute(
-            insert(users).values(
-                id=user_id, tenant_id=tenant_id, created=moment, last_modified=moment,
-                version=1, resource=data, **columns,
-            )
-        )
-    except IntegrityError as exc:  # a concurrent create won the race for the userName
+        session.execute(insert(users), rows)
+    except IntegrityError as exc:  # a concurrent create won the race for a userName
         raise UniquenessException(detail="userName is already taken.") from exc
-    _write_emails(session, email_rows(user_id, data))
-    return data
+    mails = [mail for row in rows for mail in email_rows(row["id"], row["resource"])]
+    _write_emails(session, mails)
 
 
 def _with_meta(
