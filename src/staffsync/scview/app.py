@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from staffsync.kit.db import make_engine, session_factory
+from staffsync.kit.settings import get_settings
 from staffsync.scview import scim
 from staffsync.scview.errors import InvalidValueException, SCIMException, error_body
 from staffsync.scview.http import ScimResponse
@@ -30,6 +31,11 @@ def create_app(db_url: str) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _scim_error)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app on ``STAFFSYNC_SCVIEW_DB`` (for ``serve --workers N``, one per process)."""
+    return create_app(get_settings().scview_url())
 
 
 async def _scim_error(_request: Request, exc: Exception) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -77,8 +78,15 @@ def serve(
     db: str | None = DB_OPTION,
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8001, "--port"),
+    workers: int = typer.Option(1, "--workers", help="Server processes (they share nothing)."),
 ) -> None:
     """Run the SCView server (SCIM 2.0 under /{database}/scim/v2)."""
+    url = database_url(db)
+    if workers > 1:  # each process builds its own app from the environment
+        os.environ["STAFFSYNC_SCVIEW_DB"] = url
+        uvicorn.run("staffsync.scview.app:app_from_environment", factory=True, host=host,
+                    port=port, workers=workers, access_log=False, log_level="warning")
+        return
     from staffsync.scview.app import create_app
 
-    uvicorn.run(create_app(database_url(db)), host=host, port=port, access_log=False)
+    uvicorn.run(create_app(url), host=host, port=port, access_log=False, log_level="warning")
