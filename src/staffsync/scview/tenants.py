@@ -69,7 +69,7 @@ def authenticate(session: Session, name: str, authorization: str | None) -> int:
     Unknown name: 404 (so a client can tell a wrong Database name from a wrong token);
     missing, malformed or wrong token, including another tenant's: 401.
     """
-    row = session.execute(
+    row = session.connection().execute(
         select(Tenant.id, Tenant.token_hash).where(Tenant.name == name)
     ).first()
     if row is None:
