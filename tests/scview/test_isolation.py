@@ -25,6 +25,11 @@ ENDPOINTS: list[tuple[str, str, Callable[[], Any] | None, int]] = [
     ("GET", "/ServiceProviderConfig", None, 200),
     ("GET", "/Schemas", None, 200),
     ("GET", "/ResourceTypes", None, 200),
+    # a bad request is refused for its token before its content is even read
+    ("GET", "/Users?filter=((", None, 400),
+    ("POST", "/Users", lambda: {"schemas": [], "nickName": 5}, 400),
+    ("POST", "/Users/.search", lambda: {"filter": "(("}, 400),
+    ("GET", "/Users/{id}?attributes=noSuchAttribute[", None, 400),
 ]
 CREDENTIALS = {
     "own token": lambda live: live.tokens["alpha"],

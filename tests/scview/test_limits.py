@@ -76,10 +76,11 @@ def test_unknown_scim_endpoint_is_a_scim_404(alpha: httpx.Client) -> None:
     assert response.json()["schemas"] == [ERROR]
 
 
-def test_missing_token_is_401(live: LiveScview) -> None:
+def test_missing_token_is_401_with_a_bearer_challenge(live: LiveScview) -> None:
     response = httpx.get(f"{live.base('alpha')}/Users")
     assert response.status_code == 401
     assert response.json()["schemas"] == [ERROR]
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_malformed_json_is_invalid_syntax_without_a_traceback(alpha: httpx.Client) -> None:

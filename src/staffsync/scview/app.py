@@ -40,7 +40,9 @@ def app_from_environment() -> FastAPI:
 
 async def _scim_error(_request: Request, exc: Exception) -> Response:
     status, body = error_body(exc)
-    return ScimResponse(body, status_code=status)
+    # RFC 7644 §2 / RFC 6750: a 401 names the scheme the client must use
+    headers = {"WWW-Authenticate": 'Bearer realm="SCView"'} if status == 401 else None
+    return ScimResponse(body, status_code=status, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -7,6 +7,7 @@ SCIM error JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -57,8 +58,8 @@ def create_user(database: str, request: Request, body: bytes = Depends(read_body
 
 @router.get("/Users/{user_id}")
 def get_user(database: str, user_id: str, request: Request) -> Any:
-    params = _projection(request)
     with tenant_session(request, database) as (session, tenant):
+        params = _projection(request)
         row = users.get(session, tenant, user_id)
     resource = published(row.resource, base_url(request, database))
     return resource_response(resource, body=project(resource, params))
@@ -66,35 +67,44 @@ def get_user(database: str, user_id: str, request: Request) -> Any:
 
 @router.get("/Users")
 def list_users(database: str, request: Request) -> Any:
-    query = request.query_params
-    return _search(request, database, query.get("filter"), query.get("startIndex"),
-                   query.get("count"), _projection(request))
+    def query() -> Search:
+        given = request.query_params
+        return given.get("filter"), given.get("startIndex"), given.get("count"), _projection(
+            request
+        )
+
+    return _search(request, database, query)
 
 
 @router.post("/.search")  # Users are the only resource type, so the root search is theirs
 @router.post("/Users/.search")
 def search_users(database: str, request: Request, body: bytes = Depends(read_body)) -> Any:
-    authorize(request, database)
-    search = parse_json(body)
-    if not isinstance(search, dict):
-        raise InvalidValueException(detail="A search request is a JSON object.")
-    params = response_parameters(
-        _joined(search.get("attributes")), _joined(search.get("excludedAttributes"))
-    )
-    return _search(request, database, search.get("filter"), search.get("startIndex"),
-                   search.get("count"), params)
+    def query() -> Search:
+        search = parse_json(body)
+        if not isinstance(search, dict):
+            raise InvalidValueException(detail="A search request is a JSON object.")
+        params = response_parameters(
+            _joined(search.get("attributes")), _joined(search.get("excludedAttributes"))
+        )
+        return search.get("filter"), search.get("startIndex"), search.get("count"), params
+
+    return _search(request, database, query)
 
 
 def _joined(value: Any) -> str | None:
     return ",".join(value) if isinstance(value, list) else value
 
 
-def _search(
-    request: Request, database: str, filter_text: Any, start: Any, count: Any, params: Any
-) -> ScimResponse:
-    start_index, page_size = paging(start, count)
-    where = condition(filter_text if isinstance(filter_text, str) else None)
+# (filter, startIndex, count, response parameters) of a search, as the client sent them
+Search = tuple[Any, Any, Any, Any]
+
+
+def _search(request: Request, database: str, read_query: Callable[[], Search]) -> ScimResponse:
+    """A ListResponse; the query is read only once the tenant is authenticated."""
     with tenant_session(request, database) as (session, tenant):
+        filter_text, start, count, params = read_query()
+        start_index, page_size = paging(start, count)
+        where = condition(filter_text if isinstance(filter_text, str) else None)
         total, found = users.search(session, tenant, where, start_index, page_size)
     base = base_url(request, database)
     return ScimResponse({
@@ -136,10 +146,10 @@ def patch_user(
     database: str, user_id: str, request: Request, body: bytes = Depends(read_body)
 ) -> Any:
     with tenant_session(request, database) as (session, tenant):
-        patch_op = parse_patch(parse_json(body))
+        patch_op, params = parse_patch(parse_json(body)), _projection(request)
         saved = users.patch(session, tenant, user_id, patch_op, request.headers.get("if-match"))
     resource = published(saved, base_url(request, database))
-    return resource_response(resource, body=project(resource, _projection(request)))
+    return resource_response(resource, body=project(resource, params))
 
 
 @router.delete("/Users/{user_id}")
