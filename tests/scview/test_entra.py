@@ -92,3 +92,25 @@ def test_deactivated_users_are_still_listed(alpha: httpx.Client) -> None:
     alpha.patch(f"/Users/{created['id']}", json=patch_body(operation))
     assert found_ids(alpha, f'externalId eq "{created["externalId"]}"') == {created["id"]}
     assert alpha.get(f"/Users/{created['id']}").json()["active"] is False
+
+
+def test_no_path_patch_with_attribute_path_keys(alpha: httpx.Client) -> None:
+    """Entra's way: one operation, no path, a value object keyed by attribute paths."""
+    created = create_user(alpha)
+    value = {
+        'emails[type eq "work"].value': "new-address@example.org",
+        "name.familyName": "Jensen-Smith",
+        f"{ENTERPRISE}:employeeNumber": "E-999",
+        "active": "False",
+    }
+    operation = {"op": "Add", "value": value}
+    response = alpha.patch(f"/Users/{created['id']}", json=patch_body(operation))
+    assert response.status_code == 200, response.text
+    user = response.json()
+    assert user["emails"][0]["value"] == "new-address@example.org"
+    assert user["name"]["familyName"] == "Jensen-Smith"
+    assert user[ENTERPRISE]["employeeNumber"] == "E-999"
+    assert user["active"] is False
+    assert found_ids(alpha, 'name.familyName eq "jensen-smith" and employeeNumber eq "e-999"') == {
+        created["id"]
+    }

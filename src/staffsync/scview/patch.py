@@ -26,10 +26,32 @@ def parse_patch(body: Any) -> PatchOp[Any]:
         raise InvalidSyntaxException(detail="The body must be a JSON object.")
     try:
         return UserPatch.model_validate(
-            body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+            expand_value_paths(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
     except ValidationError as exc:
         raise from_validation_error(exc) from exc
+
+
+def expand_value_paths(body: dict[str, Any]) -> dict[str, Any]:
+    """Entra's no-path operations keyed by value paths, as operations with those paths.
+
+    ``{"op": "Add", "value": {'emails[type eq "work"].value': "a@b.org", "title": "T"}}``
+    becomes ``{"op": "Add", "path": 'emails[type eq "work"].value', "value": "a@b.org"}``
+    followed by ``{"op": "Add", "value": {"title": "T"}}``; anything else is unchanged.
+    """
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return body
+    return {**body, "Operations": [op for item in operations for op in _expanded(item)]}
+
+
+def _expanded(operation: Any) -> list[Any]:
+    value = operation.get("value") if isinstance(operation, dict) else None
+    if not isinstance(value, dict) or operation.get("path") or not any("[" in k for k in value):
+        return [operation]
+    rest = {key: item for key, item in value.items() if "[" not in key}
+    split = [{**operation, "path": key, "value": item} for key, item in value.items() if "[" in key]
+    return split + ([{**operation, "value": rest}] if rest else [])
 
 
 def apply_patch(resource: dict[str, Any], patch_op: PatchOp[Any]) -> dict[str, Any] | None:

@@ -228,11 +228,14 @@ def _save(session: Session, tenant_id: int, user_id: str, row: Any, data: Resour
     ensure_unique(session, tenant_id, columns["user_name"], own_id=user_id)
     moment, version = now(), row.version + 1
     data = _with_meta(data, user_id, row.created, moment, version)
-    session.connection().execute(
-        update(users)
-        .where(users.c.id == user_id)
-        .values(last_modified=moment, version=version, resource=data, **columns)
-    )
+    try:
+        session.connection().execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(last_modified=moment, version=version, resource=data, **columns)
+        )
+    except IntegrityError as exc:  # a concurrent write took the userName meanwhile
+        raise UniquenessException(detail="userName is already taken.") from exc
     session.connection().execute(delete(emails).where(emails.c.user_id == user_id))
     _write_emails(session, email_rows(user_id, data))
     return data
