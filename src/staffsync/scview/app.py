@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from staffsync.kit.db import make_engine, session_factory
+from staffsync.kit.db import is_sqlite, make_engine, session_factory
 from staffsync.kit.settings import get_settings
 from staffsync.scview import scim
 from staffsync.scview.errors import InvalidValueException, SCIMException, error_body
@@ -25,6 +25,7 @@ def create_app(db_url: str) -> FastAPI:
     app = FastAPI(title="SCView", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.inline = is_sqlite(db_url)  # see http.blocking
     app.include_router(scim.router)
     app.add_exception_handler(SCIMException, _scim_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -24,6 +24,7 @@ from staffsync.scview.http import (
     ScimResponse,
     authorize,
     base_url,
+    blocking,
     parse_json,
     published,
     read_body,
@@ -49,6 +50,7 @@ router = APIRouter(prefix="/{database}/scim/v2")
 
 
 @router.post("/Users")
+@blocking
 def create_user(database: str, request: Request, body: bytes = Depends(read_body)) -> Any:
     with tenant_session(request, database) as (session, tenant):
         user = read_user(parse_json(body), Context.RESOURCE_CREATION_REQUEST)
@@ -57,6 +59,7 @@ def create_user(database: str, request: Request, body: bytes = Depends(read_body
 
 
 @router.get("/Users/{user_id}")
+@blocking
 def get_user(database: str, user_id: str, request: Request) -> Any:
     with tenant_session(request, database) as (session, tenant):
         params = _projection(request)
@@ -66,6 +69,7 @@ def get_user(database: str, user_id: str, request: Request) -> Any:
 
 
 @router.get("/Users")
+@blocking
 def list_users(database: str, request: Request) -> Any:
     def query() -> Search:
         given = request.query_params
@@ -78,6 +82,7 @@ def list_users(database: str, request: Request) -> Any:
 
 @router.post("/.search")  # Users are the only resource type, so the root search is theirs
 @router.post("/Users/.search")
+@blocking
 def search_users(database: str, request: Request, body: bytes = Depends(read_body)) -> Any:
     def query() -> Search:
         search = parse_json(body)
@@ -132,6 +137,7 @@ def _projection(request: Request) -> Any:
 
 
 @router.put("/Users/{user_id}")
+@blocking
 def replace_user(
     database: str, user_id: str, request: Request, body: bytes = Depends(read_body)
 ) -> Any:
@@ -142,6 +148,7 @@ def replace_user(
 
 
 @router.patch("/Users/{user_id}")
+@blocking
 def patch_user(
     database: str, user_id: str, request: Request, body: bytes = Depends(read_body)
 ) -> Any:
@@ -153,6 +160,7 @@ def patch_user(
 
 
 @router.delete("/Users/{user_id}")
+@blocking
 def delete_user(database: str, user_id: str, request: Request) -> Any:
     with tenant_session(request, database) as (session, tenant):
         users.remove(session, tenant, user_id, request.headers.get("if-match"))
@@ -160,6 +168,7 @@ def delete_user(database: str, user_id: str, request: Request) -> Any:
 
 
 @router.post("/Bulk")
+@blocking
 def bulk_request(database: str, request: Request, body: bytes = Depends(read_body)) -> Any:
     with tenant_session(request, database) as (session, tenant):
         answer = bulk.run(session, tenant, parse_json(body), base_url(request, database))
@@ -167,26 +176,31 @@ def bulk_request(database: str, request: Request, body: bytes = Depends(read_bod
 
 
 @router.get("/ServiceProviderConfig")
+@blocking
 def service_provider_config(database: str, request: Request) -> Any:
     return _discovery(request, database, SERVICE_PROVIDER_CONFIG)
 
 
 @router.get("/Schemas")
+@blocking
 def list_schemas(database: str, request: Request) -> Any:
     return _discovery_list(request, database, SCHEMAS)
 
 
 @router.get("/Schemas/{schema_id}")
+@blocking
 def get_schema(database: str, schema_id: str, request: Request) -> Any:
     return _discovery(request, database, _find(SCHEMAS, schema_id))
 
 
 @router.get("/ResourceTypes")
+@blocking
 def list_resource_types(database: str, request: Request) -> Any:
     return _discovery_list(request, database, RESOURCE_TYPES)
 
 
 @router.get("/ResourceTypes/{type_id}")
+@blocking
 def get_resource_type(database: str, type_id: str, request: Request) -> Any:
     return _discovery(request, database, _find(RESOURCE_TYPES, type_id))
 
@@ -215,6 +229,7 @@ def _discovery_list(request: Request, database: str, documents: list[dict[str, A
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@blocking
 def unknown_endpoint(database: str, rest: str, request: Request) -> Any:
     authorize(request, database)
     if rest.split("/")[0] in ENDPOINTS:
