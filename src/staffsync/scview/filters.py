@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, select, true
 
 from staffsync.scview.errors import InvalidFilterException
 from staffsync.scview.models import emails, users
@@ -335,4 +335,4 @@ def condition(text: str | None) -> ColumnElement[bool]:
     return to_sql(parse(text)) if text else true()
 
 
-__all__ = ["condition", "false", "parse", "to_sql"]
+__all__ = ["condition", "parse", "to_sql"]

@@ -1,10 +1,10 @@
 """The user service: create, get, search, replace, patch and delete a tenant's users.
 
 Every function takes a ``Session`` and never commits. Statements are SQLAlchemy Core,
-run on the session's connection: the ORM's per-statement work would cost about a
-third of a filtered GET. A user's ``meta.version`` is a
-counter ``n`` published as the weak ETag ``W/"n"``; it grows by one on every change,
-and a write whose ``If-Match`` names another version fails with 412.
+run on the session's connection: the ORM's per-statement work would cost about a third
+of a filtered GET. A user's ``meta.version`` is a counter ``n`` published as the weak
+ETag ``W/"n"``; it grows by one on every change, and a write whose ``If-Match`` names
+another version fails with 412.
 """
 
 from __future__ import annotations
