@@ -48,12 +48,13 @@ STAFFSYNC = str(Path(sys.executable).with_name("staffsync"))
 
 
 @contextmanager
-def scview_server(folder: Path) -> Iterator[tuple[str, str]]:
-    """A SCView process on a fresh SQLite database; yields (url, scview db url)."""
+def scview_server(folder: Path, workers: int = 1) -> Iterator[tuple[str, str]]:
+    """SCView process(es) on a fresh SQLite database; yields (url, scview db url)."""
     db = sqlite_url(folder / "scview.db")
     upgrade(db, "scview")
     port = free_port()
-    proc = subprocess.Popen([STAFFSYNC, "scview", "serve", "--db", db, "--port", str(port)])
+    proc = subprocess.Popen([STAFFSYNC, "scview", "serve", "--db", db, "--port", str(port),
+                             "--workers", str(workers)])
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url)
@@ -164,19 +165,21 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=10_560,
                         help="staff to seed (about 95%% get a user: 10,560 gives ~10,000)")
     parser.add_argument("--naive-sample", type=int, default=1000)
+    parser.add_argument("--scview-workers", type=int, default=1,
+                        help="SCView server processes (staffsync scview serve --workers)")
     args = parser.parse_args()
     os.environ.setdefault("STAFFSYNC_SECRET_KEY", Fernet.generate_key().decode())
     with tempfile.TemporaryDirectory() as tmp:
-        run(Path(tmp), args.staff, args.naive_sample)
+        run(Path(tmp), args.staff, args.naive_sample, args.scview_workers)
 
 
-def run(folder: Path, staff: int, sample_size: int) -> None:
+def run(folder: Path, staff: int, sample_size: int, workers: int) -> None:
     fis = fis_district(folder, staff)
     snaps = snapshots_of(fis)
     sample = snaps[: min(sample_size, len(snaps))]
     scale = len(snaps) / len(sample)
     rng = random.Random(2)
-    with scview_server(folder) as (url, scview_db):
+    with scview_server(folder, workers) as (url, scview_db):
         target = Target(url, "bench", new_tenant(scview_db, "bench"))
         point_at(fis, url, target.database, target.token)
         rows = []
@@ -191,6 +194,7 @@ def run(folder: Path, staff: int, sample_size: int) -> None:
         drift(naive_target, 0.01, rng)
         naive_rows.append(naive(naive_target, sample)[0] * scale)
         rows = [(n, s, w, nv) for (n, s, w, _), nv in zip(rows, naive_rows, strict=True)]
+    print(f"\nSCView: {workers} process(es) on SQLite")
     report(rows, len(snaps))
     if scale > 1:
         print(f"(naive: timed on {len(sample)} users, scaled x{scale:.1f})")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import JSON, Table, bindparam, case, select, update
+from sqlalchemy import JSON, Table, and_, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from staffsync.fis.models import SyncState, User, utcnow
@@ -180,11 +180,14 @@ _FAILED = (
 )
 
 
-def versions(session: Session) -> dict[str, tuple[int, int]]:
-    """``username_key -> (user_id, version)`` for every tracked user: two ints per user,
-    streamed from the database, never ORM objects."""
-    query = select(User.username_key, SyncState.user_id, SyncState.version).join(
+def versions(session: Session) -> dict[str, tuple[int, int, bool]]:
+    """``username_key -> (user_id, version, in_sync)`` for every tracked user, streamed
+    from the database (never ORM objects). ``in_sync``: clean, pushed at this version,
+    no error; recording an "unchanged" outcome for such a row would change nothing."""
+    in_sync = and_(~SyncState.dirty, SyncState.pushed_version == SyncState.version,
+                   SyncState.last_error.is_(None))
+    query = select(User.username_key, SyncState.user_id, SyncState.version, in_sync).join(
         SyncState, SyncState.user_id == User.id
     )
     rows = session.execute(query.execution_options(yield_per=2000))
-    return {key: (user_id, version) for key, user_id, version in rows}
+    return {key: (user_id, version, bool(clean)) for key, user_id, version, clean in rows}

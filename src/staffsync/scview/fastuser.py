@@ -125,3 +125,33 @@ def _entry(item: dict[str, Any], types: frozenset[str], read_value: Any) -> dict
         _require(isinstance(item["primary"], bool))
         entry["primary"] = item["primary"]
     return entry
+
+
+# Attributes the fast projection knows, by lowercased name -> stored key.
+_TOP = {key.lower(): key for key in (*STRINGS, "name", "active", "emails", "phoneNumbers")}
+_ENTERPRISE_SUB = {key.lower(): key for key in ENTERPRISE_PARTS}
+_ALWAYS = ("schemas", "id")  # returned "always" (RFC 7643 3.1, and schemas)
+
+
+def project_common(resource: dict[str, Any], attributes: list[str]) -> dict[str, Any] | None:
+    """``attributes`` projection (RFC 7644 3.9) of a stored User for the usual request: a
+    list of top-level core attributes and enterprise sub-attributes. Equal to the
+    scim2-models projection (a test holds it to that); ``None`` for anything else, so the
+    caller falls back to scim2-models. Costs microseconds instead of ~0.8 ms per user."""
+    top: list[str] = []
+    enterprise: list[str] = []
+    for path in attributes:
+        head, _, sub = path.rpartition(":")
+        if head.lower() == ENTERPRISE.lower() and sub.lower() in _ENTERPRISE_SUB:
+            enterprise.append(_ENTERPRISE_SUB[sub.lower()])
+        elif not head and path.lower() in _TOP:
+            top.append(_TOP[path.lower()])
+        else:
+            return None
+    projected = {key: resource[key] for key in (*_ALWAYS, *top) if key in resource}
+    extension = {k: v for k, v in (resource.get(ENTERPRISE) or {}).items() if k in enterprise}
+    if extension:
+        projected[ENTERPRISE] = extension
+    elif "schemas" in projected:  # an extension left out is left out of schemas too
+        projected["schemas"] = [s for s in projected["schemas"] if s != ENTERPRISE]
+    return projected

@@ -35,7 +35,7 @@ from staffsync.scview.errors import (
     InvalidValueException,
     from_validation_error,
 )
-from staffsync.scview.fastuser import read_common
+from staffsync.scview.fastuser import project_common, read_common
 
 UserModel = User[EnterpriseUser]
 CORE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -153,6 +153,10 @@ def project(resource: dict[str, Any], params: Any) -> dict[str, Any]:
     """A published resource restricted to the requested attributes (RFC 7644 §3.9)."""
     if params is None:
         return resource
+    if params.attributes and not params.excluded_attributes:
+        fast = project_common(resource, params.attributes)
+        if fast is not None:
+            return fast
     dumped: dict[str, Any] = load_user(resource).model_dump(
         scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=params
     )

@@ -149,7 +149,7 @@ def run_all(
         session.add(run)
         session.flush()
         run_id = run.id
-    tracked: dict[str, tuple[int, int]] = {}
+    tracked: dict[str, tuple[int, int, bool]] = {}
     plan, report = _reconcile(factory, settings, tracked, dry_run, progress)
     with transaction(factory) as session:
         _record_all(session, run_id, plan, report, tracked, dry_run)
@@ -157,7 +157,7 @@ def run_all(
 
 
 def _reconcile(factory: sessionmaker[Session], settings: Settings,
-               tracked: dict[str, tuple[int, int]], dry_run: bool,
+               tracked: dict[str, tuple[int, int, bool]], dry_run: bool,
                progress: Progress | None) -> tuple[Plan, RunReport]:
     try:
         client = ScimClient(settings.target)
@@ -170,7 +170,7 @@ def _reconcile(factory: sessionmaker[Session], settings: Settings,
 
 
 def _snapshots(factory: sessionmaker[Session],
-               tracked: dict[str, tuple[int, int]]) -> Iterator[UserSnapshot]:
+               tracked: dict[str, tuple[int, int, bool]]) -> Iterator[UserSnapshot]:
     """Every FIS user's snapshot, streamed in keyset batches, filling ``tracked``.
 
     Lazy on purpose: ``make_plan`` first pages through SCView's users, and only then
@@ -184,7 +184,7 @@ def _snapshots(factory: sessionmaker[Session],
 
 
 def _record_all(session: Session, run_id: int, plan: Plan, report: RunReport,
-                tracked: dict[str, tuple[int, int]], dry_run: bool) -> None:
+                tracked: dict[str, tuple[int, int, bool]], dry_run: bool) -> None:
     run = session.get_one(SyncRun, run_id)
     run.finished_at = utcnow()
     run.status = "stopped" if report.stopped else "completed"
@@ -198,17 +198,24 @@ def _record_all(session: Session, run_id: int, plan: Plan, report: RunReport,
 
 
 def _record_results(session: Session, run_id: int, results: list[Result],
-                    tracked: dict[str, tuple[int, int]], now: datetime) -> None:
+                    tracked: dict[str, tuple[int, int, bool]], now: datetime) -> None:
     """Each user's outcome in the run, and in its sync state, in bounded batches."""
     stream = iter(results)
     while batch := list(islice(stream, RECORD_BATCH)):
         session.execute(insert(SyncRunUser), [_outcome_row(run_id, r) for r in batch])
-        pushed = (
-            sync_state.pushed_of(*tracked[key], r)
-            for r in batch
-            if (key := r.username.lower()) in tracked
-        )
-        sync_state.record_many(session, pushed, now)
+        sync_state.record_many(session, _to_record(batch, tracked), now)
+
+
+def _to_record(results: list[Result],
+               tracked: dict[str, tuple[int, int, bool]]) -> Iterator[sync_state.Pushed]:
+    """The outcomes that change a sync state: all but "unchanged" for a row in sync."""
+    for result in results:
+        found = tracked.get(result.username.lower())
+        if found is None:
+            continue
+        user_id, version, in_sync = found
+        if not (in_sync and result.outcome is Outcome.UNCHANGED):
+            yield sync_state.pushed_of(user_id, version, result)
 
 
 # -- Test Connection ----------------------------------------------------------------------
