@@ -199,3 +199,19 @@ def test_test_connection_reports_ok_or_the_entry(fis: Factory, live_scim: LiveSc
     failed = service.test_connection(fis)
     assert failed["ok"] is False and failed["code"] == "token_or_database_incorrect"
 
+
+
+def test_an_unchanged_user_with_a_recorded_error_is_cleared_by_sync_all(
+    fis: Factory, live_scim: LiveScim
+) -> None:
+    point_at(fis, live_scim)
+    username = add_staff(fis)
+    service.sync_all(fis, "test")
+    configure(fis, live_scim.end_point, live_scim.database, "wrong-token")
+    assert service.sync_user(fis, username, "test")["outcome"] == "failed"
+    assert state_of(fis, username).last_error is not None
+    point_at(fis, live_scim)
+    run = service.sync_all(fis, "test")
+    assert run["counts"] == {"unchanged": 1}
+    state = state_of(fis, username)
+    assert state.last_error is None and state.attempts == 0 and not state.dirty

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import JSON, Table, and_, bindparam, case, select, update
+from sqlalchemy import JSON, Table, and_, bindparam, case, null, select, update
 from sqlalchemy.orm import Session
 
 from staffsync.fis.models import SyncState, User, utcnow
@@ -165,7 +165,7 @@ _DONE = (
         pushed_version=bindparam("v"),
         last_synced_at=bindparam("now", type_=_table.c.last_synced_at.type),
         last_synced=bindparam("synced", type_=JSON),
-        last_error=None,
+        last_error=null(),  # SQL NULL: a bare None would store JSON 'null'
         attempts=0,
     )
 )
