@@ -3,10 +3,15 @@ sync is a no-op. The demo is the embedded default, SQLite only, by design."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -19,6 +24,7 @@ from staffsync.kit.settings import sqlite_url
 from staffsync.scview.models import Tenant
 
 runner = CliRunner(env={"COLUMNS": "200"})
+STAFFSYNC = str(Path(sys.executable).with_name("staffsync"))
 
 
 def demo(folder: Path) -> str:
@@ -67,3 +73,23 @@ def test_demo_again_reuses_the_data_and_syncs_nothing_even_after_losing_the_toke
     again = demo(folder)
     assert ", 0 writes." in again and "run stopped" not in again
     assert count(sqlite_url(folder / "scview.db"), Tenant) == 1
+
+
+def test_ctrl_c_stops_the_demo_cleanly(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    command = [STAFFSYNC, "demo", "--data-dir", str(tmp_path / "data"), "--staff", "5",
+               "--fis-port", str(free_port()), "--scview-port", str(free_port())]
+    demo_process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=env)
+    assert demo_process.stdout is not None
+    lines = []
+    for line in demo_process.stdout:
+        lines.append(line)
+        if "Press Ctrl-C to stop." in line:
+            break
+    fis_url = re.search(r"FIS\s+(http://\S+)", "".join(lines))
+    assert fis_url and httpx.get(f"{fis_url.group(1)}/docs").status_code == 200
+    demo_process.send_signal(signal.SIGINT)
+    rest, _ = demo_process.communicate(timeout=20)
+    assert demo_process.returncode == 0, rest
+    assert "Stopping FIS and SCView." in rest and "Traceback" not in rest
