@@ -8,6 +8,7 @@ the same pages on PostgreSQL.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,7 @@ def fis_site(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 
 def sign_in(page: Any, site: Site, username: str) -> Any:
+    page.set_default_timeout(5000)
     page.goto(f"{site.url}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
@@ -101,6 +103,15 @@ def clerk_page(browser: Any, fis_site: Site) -> Iterator[Any]:
     yield from signed_in(browser, fis_site, fis_site.hr)
 
 
+def named(label: str) -> re.Pattern[str]:
+    """A field's label exactly, with or without the required-field asterisk."""
+    return re.compile(rf"^\s*{re.escape(label)}\s*\*?\s*$")
+
+
+def field(page: Any, label: str) -> Any:
+    return page.get_by_label(named(label))
+
+
 def fill_add_staff(page: Any, **values: str) -> None:
     """Fill Add Staff; ``values`` override the defaults, ``""`` leaves a field empty."""
     fields = {"SSN": new_ssn(), "Last": "Rivera", "First": "Ana", "Address 1": "12 Oak St",
@@ -108,7 +119,7 @@ def fill_add_staff(page: Any, **values: str) -> None:
     selects = {"Gender": "female", "Race": "hispanic_latino", "Staff Status": "active",
                "Employment Status": "full_time", "Act 29": "new"}
     for label, value in (fields | selects | values).items():
-        target = page.get_by_label(label, exact=True)
+        target = field(page, label)
         if label in selects:
             target.select_option(value)
         else:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from staffsync.fis.models import WebSession, utcnow
 from staffsync.kit.db import transaction
 from tests.conftest import screenshot
-from tests.fis_pages.conftest import PASSWORD, Site, sign_in
+from tests.fis_pages.conftest import PASSWORD, Site, field, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +24,8 @@ def test_sign_in_page_and_wrong_password(page: Any, fis_site: Site) -> None:
     page.goto(f"{fis_site.url}/hr/staff")
     assert re.search(r"/login\?next=/hr/staff$", page.url)
     screenshot(page, "login")
-    page.get_by_label("Username").fill("boss")
-    page.get_by_label("Password").fill("not the password")
+    field(page, "Username").fill("boss")
+    field(page, "Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text() == "The username or password is incorrect."
     assert page.context.cookies() and all(c["name"] != "fis_session"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from staffsync.fis import parameters, phones, schemas, staff
@@ -53,7 +53,7 @@ DONE = {
 
 def _known_zip_codes(session: Session) -> list[str]:
     """The ZIP codes already used in the district, offered as the ZIP Code choices."""
-    query = select(distinct(Staff.zip_code)).order_by(Staff.zip_code).limit(200)
+    query = select(Staff.zip_code).distinct().order_by(Staff.zip_code).limit(200)
     return list(session.scalars(query))
 
 
