@@ -1,0 +1,59 @@
+"""SCView's web application: ``create_app(db_url)``.
+
+One place turns every error into SCIM error JSON: a SCIM exception keeps its status and
+scimType; anything unexpected is logged with its traceback and answered with a bare 500.
+Paths outside ``/{database}/scim/v2/`` answer a plain (non-SCIM) 404, so a client can
+tell a wrong End Point from a wrong Database name.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from staffsync.kit.db import is_sqlite, make_engine, session_factory
+from staffsync.kit.settings import get_settings
+from staffsync.scview import scim
+from staffsync.scview.errors import InvalidValueException, SCIMException, error_body
+from staffsync.scview.http import ScimResponse
+
+
+def create_app(db_url: str) -> FastAPI:
+    engine = make_engine(db_url)
+    app = FastAPI(title="SCView", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.inline = is_sqlite(db_url)  # see http.blocking
+    app.include_router(scim.router)
+    app.add_exception_handler(SCIMException, _scim_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _scim_error)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app on ``STAFFSYNC_SCVIEW_DB`` (for ``serve --workers N``, one per process)."""
+    return create_app(get_settings().scview_url())
+
+
+async def _scim_error(_request: Request, exc: Exception) -> Response:
+    status, body = error_body(exc)
+    # RFC 7644 §2 / RFC 6750: a 401 names the scheme the client must use
+    headers = {"WWW-Authenticate": 'Bearer realm="SCView"'} if status == 401 else None
+    return ScimResponse(body, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if "/scim/v2" not in request.url.path:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    error = SCIMException(detail=str(exc.detail))
+    error.status = exc.status_code
+    return await _scim_error(request, error)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    return await _scim_error(request, InvalidValueException(detail="Invalid request parameters."))

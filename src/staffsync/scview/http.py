@@ -1,0 +1,102 @@
+"""HTTP plumbing shared by the SCIM routes: bodies, responses, the per-request unit of work."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from staffsync.kit.db import transaction
+from staffsync.scview.errors import InvalidSyntaxException, PayloadTooLargeException
+from staffsync.scview.resources import MAX_PAYLOAD
+from staffsync.scview.tenants import authenticate
+
+SCIM_JSON = "application/scim+json"
+
+
+def blocking(route: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a route that blocks on the database; it runs inline on SQLite, else in threads.
+
+    SQLite is in-process and never waits on a network, so a thread hop plus SQLite's lock
+    contention between threads cost more than they overlap (about 1.4x fewer requests/s).
+    PostgreSQL queries wait on a socket, so there routes run in the threadpool.
+    """
+
+    @functools.wraps(route)
+    async def endpoint(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["request"].app.state.inline:
+            return route(*args, **kwargs)
+        return await run_in_threadpool(route, *args, **kwargs)
+
+    return endpoint
+
+
+class ScimResponse(Response):
+    media_type = SCIM_JSON
+
+    def render(self, content: Any) -> bytes:
+        if content is None:
+            return b""
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 past ``MAX_PAYLOAD`` bytes (before reading it)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_PAYLOAD:
+        raise PayloadTooLargeException(detail=f"The body is over {MAX_PAYLOAD} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_PAYLOAD:
+            raise PayloadTooLargeException(detail=f"The body is over {MAX_PAYLOAD} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise InvalidSyntaxException(detail="The body is not valid JSON.") from exc
+
+
+@contextmanager
+def tenant_session(request: Request, database: str) -> Iterator[tuple[Session, int]]:
+    """One transaction for one request, opened by authenticating its tenant."""
+    with transaction(request.app.state.sessions) as session:
+        tenant_id = authenticate(session, database, request.headers.get("authorization"))
+        yield session, tenant_id
+
+
+def authorize(request: Request, database: str) -> None:
+    """Refuse the request unless it carries the token of ``database`` (404/401 otherwise)."""
+    with tenant_session(request, database):
+        pass
+
+
+def base_url(request: Request, database: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/{database}/scim/v2"
+
+
+def published(resource: dict[str, Any], base: str) -> dict[str, Any]:
+    """A stored resource as sent: ``meta.location`` added."""
+    meta = {**resource["meta"], "location": f"{base}/Users/{resource['id']}"}
+    return {**resource, "meta": meta}
+
+
+def resource_response(
+    resource: dict[str, Any], status: int = 200, body: dict[str, Any] | None = None
+) -> ScimResponse:
+    """A published resource (or ``body``, a projection of it) with its ETag and Location."""
+    headers = {"ETag": resource["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = resource["meta"]["location"]
+    return ScimResponse(resource if body is None else body, status_code=status, headers=headers)

@@ -1,0 +1,81 @@
+"""meta.version as an ETag, If-Match (412), meta.lastModified, and userName uniqueness."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.scview.conftest import create_user, found_ids, patch_body, user_body
+
+TITLE = {"op": "replace", "path": "title", "value": "Principal"}
+
+
+def test_every_change_is_a_new_version(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    assert created["meta"]["version"] == 'W/"1"'
+    patched = alpha.patch(f"/Users/{created['id']}", json=patch_body(TITLE))
+    assert patched.json()["meta"]["version"] == 'W/"2"'
+    assert patched.headers["etag"] == 'W/"2"'
+    assert patched.json()["meta"]["lastModified"] >= created["meta"]["lastModified"]
+
+
+def test_a_patch_that_changes_nothing_keeps_the_version(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    alpha.patch(f"/Users/{created['id']}", json=patch_body(TITLE))
+    again = alpha.patch(f"/Users/{created['id']}", json=patch_body(TITLE))
+    assert again.json()["meta"]["version"] == 'W/"2"'
+
+
+def test_if_match_with_the_current_version_writes(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    response = alpha.patch(f"/Users/{created['id']}", json=patch_body(TITLE),
+                           headers={"If-Match": created["meta"]["version"]})
+    assert response.status_code == 200
+
+
+def test_if_match_with_a_stale_version_is_412_and_writes_nothing(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    alpha.patch(f"/Users/{created['id']}", json=patch_body(TITLE))
+    stale = {"If-Match": created["meta"]["version"]}
+    body = user_body(created["userName"], title="Nurse")
+    assert alpha.put(f"/Users/{created['id']}", json=body, headers=stale).status_code == 412
+    assert alpha.delete(f"/Users/{created['id']}", headers=stale).status_code == 412
+    response = alpha.patch(f"/Users/{created['id']}", json=patch_body(TITLE), headers=stale)
+    assert response.status_code == 412
+    assert response.json()["status"] == "412"
+    assert alpha.get(f"/Users/{created['id']}").json()["title"] == "Principal"
+
+
+def test_if_match_star_always_matches(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    response = alpha.delete(f"/Users/{created['id']}", headers={"If-Match": "*"})
+    assert response.status_code == 204
+
+
+def test_last_modified_filter_finds_recent_changes(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    since = created["meta"]["lastModified"]
+    assert created["id"] in found_ids(alpha, f'meta.lastModified ge "{since}"')
+    assert created["id"] not in found_ids(alpha, f'meta.lastModified lt "{since}"')
+
+
+def test_renaming_onto_a_taken_user_name_is_409(alpha: httpx.Client) -> None:
+    first, second = create_user(alpha), create_user(alpha)
+    taken = first["userName"].upper()
+    put = alpha.put(f"/Users/{second['id']}", json=user_body(taken))
+    assert put.status_code == 409 and put.json()["scimType"] == "uniqueness"
+    rename = {"op": "replace", "path": "userName", "value": taken}
+    patched = alpha.patch(f"/Users/{second['id']}", json=patch_body(rename))
+    assert patched.status_code == 409
+    assert alpha.get(f"/Users/{second['id']}").json() == second
+
+
+def test_user_name_clash_ignores_case(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    response = alpha.post("/Users", json=user_body(created["userName"].swapcase()))
+    assert response.status_code == 409
+
+
+def test_a_user_may_change_the_case_of_its_own_user_name(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    body = user_body(created["userName"].upper())
+    assert alpha.put(f"/Users/{created['id']}", json=body).status_code == 200
