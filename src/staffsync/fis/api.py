@@ -5,15 +5,18 @@ response is sent, and rolls back when it raises."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from staffsync.fis import auth, parameters, phones, schemas, staff, third_party, users
 from staffsync.fis.models import CHOICES, ApiKey, Role
 from staffsync.kit.db import transaction
+from staffsync.sync import service
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -147,3 +150,65 @@ def put_third_party(body: schemas.ThirdPartyIn, session: SessionDep,
                     _: Sysadmin) -> schemas.ThirdPartyOut:
     saved = third_party.save(session, body.model_dump(exclude_unset=True))
     return schemas.ThirdPartyOut(**third_party.view(saved))
+
+
+# -- the user sync (Run Sync buttons, Test Connection, sync history) ----------------------
+
+
+def _sessions(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessions
+    return factory
+
+
+Sessions = Annotated[sessionmaker[Session], Depends(_sessions)]
+
+
+def _sysadmin_briefly(sessions: Sessions, credentials: Credentials) -> None:
+    """The sysadmin check in its own short transaction: routes that call SCView must not
+    hold one open (on SQLite it would also block the sync's own writes)."""
+    with transaction(sessions) as session:
+        sysadmin_key(_caller(session, credentials))
+
+
+SysadminNoSession = Annotated[None, Depends(_sysadmin_briefly)]
+
+
+def _answer(body: dict[str, Any], error: dict[str, Any] | None, status: int) -> JSONResponse:
+    """A sync result; a failure also carries its catalogue entry at the top level."""
+    if error is None:
+        return JSONResponse(jsonable_encoder(body))
+    return JSONResponse(jsonable_encoder({**error, **body}), status_code=status)
+
+
+@router.post("/users/sync", tags=["sync"])
+def sync_all_users(sessions: Sessions, _: SysadminNoSession,
+                   dry_run: bool = False) -> JSONResponse:
+    """Users > Run Sync: reconcile every user with SCView (``dry_run``: plan only)."""
+    run = service.sync_all(sessions, "api", dry_run=dry_run)
+    return _answer(run, run["error"], 502)
+
+
+@router.post("/users/{username}/sync", tags=["sync"])
+def sync_one_user(username: str, sessions: Sessions, _: SysadminNoSession) -> JSONResponse:
+    """Edit User > Run Sync: push this user now; a failure answers with its catalogue entry."""
+    result = service.sync_user(sessions, username, "api")
+    return _answer(result, result["error"], service.error_status(result["error"]))
+
+
+@router.get("/sync/runs", tags=["sync"])
+def list_sync_runs(session: SessionDep, _: Sysadmin, limit: Limit = 50) -> list[dict[str, Any]]:
+    return service.list_runs(session, limit)
+
+
+@router.get("/sync/runs/{run_id}", tags=["sync"])
+def get_sync_run(run_id: int, session: SessionDep, _: Sysadmin) -> dict[str, Any]:
+    """One run with each user's outcome."""
+    return service.get_run(session, run_id)
+
+
+@router.post("/settings/third-party/test", tags=["settings"])
+def test_third_party(sessions: Sessions, _: SysadminNoSession) -> JSONResponse:
+    """Test Connection on the saved Third Party Configuration."""
+    result = service.test_connection(sessions)
+    error = None if result["ok"] else result
+    return _answer(result, error, service.error_status(error))

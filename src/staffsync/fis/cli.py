@@ -7,11 +7,12 @@ explicitly with ``staffsync db upgrade --system fis``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import typer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from staffsync.fis import auth
 from staffsync.fis import seed as seeding
@@ -96,14 +97,20 @@ def seed(
                f"in {time.monotonic() - started:.1f}s.")
 
 
-def _run(db: str | None, work: Callable[[Session], T]) -> T:
-    """Run ``work(session)`` in one transaction; a StaffsyncError exits with its message."""
+@contextmanager
+def sessions(db: str | None) -> Iterator[sessionmaker[Session]]:
+    """A session factory on the FIS database; a ``StaffsyncError`` exits with its message."""
     engine = make_engine(database_url(db), hide_parameters=True)
     try:
-        with transaction(session_factory(engine)) as session:
-            return work(session)
+        yield session_factory(engine)
     except StaffsyncError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(1) from error
     finally:
         engine.dispose()
+
+
+def _run(db: str | None, work: Callable[[Session], T]) -> T:
+    """Run ``work(session)`` in one transaction; a StaffsyncError exits with its message."""
+    with sessions(db) as factory, transaction(factory) as session:
+        return work(session)

@@ -9,13 +9,17 @@ it pushed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import update
+from sqlalchemy import JSON, Table, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from staffsync.fis.models import SyncState, User, utcnow
+from staffsync.sync.backoff import Backoff
+from staffsync.sync.push import Result
 
 Status = Literal["pending", "synced", "failed"]
 
@@ -80,3 +84,107 @@ def describe(state: SyncState | None) -> dict[str, Any]:
         "attempts": state.attempts,
         "next_attempt_at": state.next_attempt_at,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """One push outcome to record: the state ``version`` read before the push, and what
+    happened (``outcome`` as in ``sync.push.Outcome``, ``error`` a catalogue entry dict)."""
+
+    user_id: int
+    version: int
+    outcome: str
+    changed: tuple[str, ...] = ()
+    error: dict[str, Any] | None = None
+    retry_after: float | None = None
+
+
+SUCCESS = frozenset({"created", "updated", "unchanged"})
+BACKOFF = Backoff()
+
+
+def record(session: Session, user_id: int, pushed_version: int, result: Result,
+           now: datetime) -> None:
+    """Record one push outcome in the user's sync state (the worker's and Run Sync's step)."""
+    record_many(session, [pushed_of(user_id, pushed_version, result)], now)
+
+
+def pushed_of(user_id: int, version: int, result: Result) -> Pushed:
+    error = result.error
+    return Pushed(user_id, version, result.outcome.value, result.changed,
+                  error.as_dict() if error else None, getattr(error, "retry_after", None))
+
+
+def record_many(session: Session, pushed: Iterable[Pushed], now: datetime) -> None:
+    """Record push outcomes, one executemany UPDATE per kind.
+
+    Success: ``pushed_version = v``, ``last_synced_at = now``, errors and attempts reset,
+    and ``dirty`` cleared only where ``version`` is still ``v`` (an edit made during the
+    push keeps the row dirty, so it is pushed again). Failure: ``last_error`` set,
+    ``attempts + 1``; a retryable entry is due again after ``BACKOFF`` (the row stays as
+    dirty as it was), a permanent one is parked (``next_attempt_at`` NULL) until a person
+    changes the record (``mark_dirty`` makes it due again).
+    """
+    done: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for item in pushed:
+        if item.outcome in SUCCESS:
+            done.append(_done_row(item, now))
+        else:
+            failed.append(_failed_row(session, item, now))
+    if done:
+        session.connection().execute(_DONE, done)
+    if failed:
+        session.connection().execute(_FAILED, failed)
+    session.expire_all()  # the UPDATEs bypassed the identity map
+
+
+def _done_row(item: Pushed, now: datetime) -> dict[str, Any]:
+    synced = {"outcome": item.outcome, "changed": list(item.changed)}
+    return {"uid": item.user_id, "v": item.version, "now": now, "synced": synced}
+
+
+def _failed_row(session: Session, item: Pushed, now: datetime) -> dict[str, Any]:
+    retryable = bool(item.error and item.error.get("retryable"))
+    attempts = _attempts(session, item.user_id) + 1
+    due = BACKOFF.next_attempt(now, attempts, item.retry_after) if retryable else None
+    return {"uid": item.user_id, "error": item.error, "due": due}
+
+
+def _attempts(session: Session, user_id: int) -> int:
+    found = session.scalar(select(SyncState.attempts).where(SyncState.user_id == user_id))
+    return found or 0
+
+
+_table = cast(Table, SyncState.__table__)
+_DONE = (
+    _table.update()
+    .where(_table.c.user_id == bindparam("uid"))
+    .values(
+        dirty=case((_table.c.version == bindparam("v"), False), else_=_table.c.dirty),
+        pushed_version=bindparam("v"),
+        last_synced_at=bindparam("now", type_=_table.c.last_synced_at.type),
+        last_synced=bindparam("synced", type_=JSON),
+        last_error=None,
+        attempts=0,
+    )
+)
+_FAILED = (
+    _table.update()
+    .where(_table.c.user_id == bindparam("uid"))
+    .values(
+        last_error=bindparam("error", type_=JSON),
+        attempts=_table.c.attempts + 1,
+        next_attempt_at=bindparam("due", type_=_table.c.next_attempt_at.type),
+    )
+)
+
+
+def versions(session: Session) -> dict[str, tuple[int, int]]:
+    """``username_key -> (user_id, version)`` for every tracked user: two ints per user,
+    streamed from the database, never ORM objects."""
+    query = select(User.username_key, SyncState.user_id, SyncState.version).join(
+        SyncState, SyncState.user_id == User.id
+    )
+    rows = session.execute(query.execution_options(yield_per=2000))
+    return {key: (user_id, version) for key, user_id, version in rows}

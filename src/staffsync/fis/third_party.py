@@ -42,11 +42,14 @@ def view(config: ThirdPartyConfig) -> dict[str, Any]:
             "enabled": config.enabled, "token_set": config.token_encrypted is not None}
 
 
-def connection(session: Session) -> Connection | None:
-    """The decrypted settings when User Sync is set up (enabled and complete), else None."""
+def connection(session: Session, *, enabled_only: bool = True) -> Connection | None:
+    """The decrypted settings when User Sync is set up (enabled and complete), else None.
+
+    ``enabled_only=False`` (Test Connection) accepts complete settings not yet enabled.
+    """
     config = load(session)
-    if not (config.enabled and config.end_point and config.token_encrypted
-            and config.database_name):
+    if not ((config.enabled or not enabled_only) and config.end_point
+            and config.token_encrypted and config.database_name):
         return None
     token = secrets.current().decrypt(config.token_encrypted)
     return Connection(config.end_point, token, config.database_name)

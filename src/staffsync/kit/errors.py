@@ -17,7 +17,8 @@ class StaffsyncError(Exception):
     code: ClassVar[str] = "error"
 
     def __init__(self, message: str | None = None) -> None:
-        self.message = message or (self.__doc__ or "").strip()
+        # A docstring wrapped over lines is still one sentence to show.
+        self.message = message or " ".join((self.__doc__ or "").split())
         super().__init__(self.message)
 
 

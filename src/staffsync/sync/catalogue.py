@@ -180,6 +180,7 @@ class MissingRequiredFields(UserError):
 
 class ServerError(UserError):
     entry = SERVER_ERROR
+    status = 502  # SCView failed, not this request
 
     def __init__(self, status: int, reason: str, detail: str = "") -> None:
         super().__init__(detail, status=status, reason=reason)
