@@ -40,6 +40,7 @@ class Site:
     url: str
     db_url: str
     sessions: sessionmaker[Session]
+    app: Any = None
     hr: str = "clerk"
     admin: str = "boss"
 
@@ -64,8 +65,9 @@ def start_site(db_url: str) -> Iterator[Site]:
     with transaction(sessions) as session:
         auth.create_account(session, "clerk", PASSWORD, "hr")
         auth.create_account(session, "boss", PASSWORD, "sysadmin")
-    with ServerThread(create_app(db_url)) as server:
-        yield Site(server.url, db_url, sessions)
+    app = create_app(db_url)
+    with ServerThread(app) as server:
+        yield Site(server.url, db_url, sessions, app)
     engine.dispose()
 
 

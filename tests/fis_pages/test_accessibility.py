@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import screenshot
 from tests.fis_pages.conftest import Site, field, fill_add_staff, signed_in
 
-pytestmark = pytest.mark.browser
+# The group keeps a module on one xdist worker: one live server per module.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_accessibility")]
 
 UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
   .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.name)"""

@@ -17,7 +17,8 @@ from staffsync.kit.db import transaction
 from tests.conftest import screenshot
 from tests.fis_pages.conftest import PASSWORD, Site, field, sign_in
 
-pytestmark = pytest.mark.browser
+# The group keeps a module on one xdist worker: one live server per module.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_login")]
 
 
 def test_sign_in_page_and_wrong_password(page: Any, fis_site: Site) -> None:
@@ -54,7 +55,7 @@ def test_hr_clerk_sees_no_system_menu_and_gets_403_there(page: Any, fis_site: Si
     menu = page.get_by_role("navigation", name="FIS menu")
     assert menu.get_by_role("link", name="Staff", exact=True).is_visible()
     assert menu.get_by_role("link", name="Users").count() == 0
-    for path in ("/system/users", "/system/third-party"):
+    for path in ("/system/users", "/system/third-party", "/system/sync-history"):
         response = page.goto(f"{fis_site.url}{path}")
         assert response.status == 403, path
         assert page.get_by_role("heading", name="Access denied").is_visible()

@@ -14,7 +14,8 @@ from staffsync.kit.db import transaction
 from tests.databases import fresh_database
 from tests.fis_pages.conftest import Site, field, fill_add_staff, sign_in, start_site
 
-pytestmark = pytest.mark.browser
+# The group keeps a module on one xdist worker: one live server per module.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_postgresql_smoke")]
 
 
 @pytest.fixture(scope="module")

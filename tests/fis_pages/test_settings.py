@@ -11,7 +11,8 @@ from staffsync.kit.db import transaction
 from tests.conftest import screenshot
 from tests.fis_pages.conftest import Site, field, fill_add_staff
 
-pytestmark = pytest.mark.browser
+# The group keeps a module on one xdist worker: one live server per module.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_settings")]
 SECRET_TOKEN = "tok-3c1f9e-never-shown"
 
 
