@@ -212,8 +212,17 @@ def test_progress_is_live_while_the_run_goes_on(admin_page: Any, fis_site: Site,
     assert page.get_by_test_id("sync-progress").inner_text().startswith("Sync finished.")
 
 
-def test_wrong_token_shows_the_seed_error(admin_page: Any, fis_site: Site, scview: Scview,
-                                          set_up: None) -> None:
+def test_a_system_user_is_never_synced(admin_page: Any, fis_site: Site, set_up: None) -> None:
+    outcome = run_sync_for(admin_page, fis_site, "Admin")
+    assert outcome.startswith("Sync skipped")
+    assert "User sync to SCView failed for: Admin." in outcome
+    assert "System users may include the following usersnames Admin, SCView, or CSIU" in outcome
+
+
+def test_wrong_token_shows_the_seed_error(clerk_page: Any, admin_page: Any, fis_site: Site,
+                                          scview: Scview, set_up: None) -> None:
+    _, username = add_staff(clerk_page, fis_site, **{
+        "Last": "Tokenless", "First": "Tia", "Email Address": "tia.t@district.example"})
     page = admin_page
     configure(page, fis_site, scview, "not-the-token")
     page.get_by_role("button", name="Test Connection").click()
@@ -226,4 +235,14 @@ def test_wrong_token_shows_the_seed_error(admin_page: Any, fis_site: Site, scvie
     alert = page.get_by_test_id("sync-progress").get_by_role("alert")
     alert.wait_for(timeout=20_000)
     assert TOKEN_OR_DATABASE in alert.inner_text()
+    assert TOKEN_OR_DATABASE in run_sync_for(page, fis_site, username)
+    screenshot(page, "edit-user-failed")
+    page.goto(f"{fis_site.url}/system/users?q={username}")
+    status = page.get_by_test_id("users").locator("tbody tr").first.locator("td").last
+    assert status.inner_text().startswith("Failed")
+    assert TOKEN_OR_DATABASE in status.inner_text()
+    assert "Verify that the System > Directories > Third Party Configuration" in status.inner_text()
+    screenshot(page, "users-failed")
     configure(page, fis_site, scview, scview.token)
+    assert run_sync_for(page, fis_site, username).startswith("Sync created")
+    assert scview.user(username) is not None

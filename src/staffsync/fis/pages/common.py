@@ -114,12 +114,18 @@ SysadminForm = Annotated[dict[str, str], Depends(_sysadmin_form)]
 SysadminShortForm = Annotated[dict[str, str], Depends(_sysadmin_short_form)]
 
 
+# Pages show personal data: keep them out of shared caches and out of other sites' frames.
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     """A page; every template sees ``login`` (who is signed in) and ``path``."""
     context.setdefault("login", getattr(request.state, "login", None))
     context.setdefault("errors", {})
     context["path"] = request.url.path
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates.TemplateResponse(request, name, context, status_code=status,
+                                      headers=PAGE_HEADERS)
 
 
 def redirect(url: str) -> Response:
