@@ -38,8 +38,9 @@ def test_add_staff_with_email_shows_staff_id_and_username(clerk_page: Any,
     screenshot(page, "add-staff")
     staff_id = add_staff(page, fis_site, **{"Last": "Okafor", "First": "Chidi",
                                             "Email Address": "chidi.okafor@district.example"})
-    assert page.get_by_role("status").inner_text() == "Staff added."
     assert staff_id.isdigit()
+    assert page.get_by_role("status").inner_text() == (
+        f"Staff added. Staff ID: {staff_id}. Username: cokafor.")
     assert page.get_by_test_id("username").inner_text() == "cokafor"
     screenshot(page, "personal-edit-demographics")
     with transaction(fis_site.sessions) as session:

@@ -43,7 +43,6 @@ DEMOGRAPHICS = ("first_name", "address1", "zip_code", "gender", "race", "staff_s
                 "employment_status", "hire_date", "act29", "email")
 ADD_FIELDS = ("ssn", "last_name", *DEMOGRAPHICS)
 DONE = {
-    "added": "Staff added.",
     "saved": "Demographics saved.",
     "renamed": "Last name changed.",
     "phone_added": "Phone added.",
@@ -104,13 +103,23 @@ def _current_values(member: Staff) -> dict[str, str]:
     return values
 
 
+def _done(request: Request, member: Staff) -> str | None:
+    """The success message; after Add Staff it names the Staff ID and Username given."""
+    key = request.query_params.get("done", "")
+    if key != "added":
+        return DONE.get(key)
+    username = f" Username: {member.user.username}." if member.user else (
+        " No username: enter an email address to create the FIS and SCView user.")
+    return f"Staff added. Staff ID: {member.staff_id}.{username}"
+
+
 def _personal_page(request: Request, session: Session, member: Staff, status: int = 200,
                    **context: Any) -> Response:
     context.setdefault("values", _current_values(member))
     return render(request, "staff_personal.html", status=status, staff=member,
                   ssn=schemas.mask_ssn(member.ssn_last4), selects=SELECTS,
                   zip_codes=_known_zip_codes(session), hand_entered=_hand_entered(session),
-                  done=DONE.get(request.query_params.get("done", "")), **context)
+                  done=_done(request, member), **context)
 
 
 @router.get("/{staff_id}")
