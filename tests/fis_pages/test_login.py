@@ -3,7 +3,6 @@ for what a browser would never send, over plain HTTP)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import timedelta
 from typing import Any
@@ -12,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from staffsync.fis import web_auth
 from staffsync.fis.models import WebSession, utcnow
 from staffsync.kit.db import transaction
 from tests.conftest import screenshot
@@ -72,7 +72,7 @@ def test_sysadmin_sees_the_system_screens(admin_page: Any, fis_site: Site) -> No
 
 def _session_row(page: Any) -> Any:
     value = next(c["value"] for c in page.context.cookies() if c["name"] == "fis_session")
-    return WebSession.id_hash == hashlib.sha256(value.encode()).hexdigest()
+    return WebSession.id_hash == web_auth.digest(value)
 
 
 def test_idle_session_times_out(page: Any, fis_site: Site) -> None:

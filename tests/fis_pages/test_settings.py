@@ -69,6 +69,20 @@ def test_username_parameters_pattern_and_hand_entered_usernames(clerk_page: Any,
     assert page.get_by_test_id("username").inner_text() == "kensato"
 
 
+def test_sync_before_it_is_set_up_says_how_to_set_it_up(admin_page: Any,
+                                                        fis_site: Site) -> None:
+    page = admin_page
+    page.goto(f"{fis_site.url}/system/users")
+    page.get_by_role("button", name="Run Sync").click()
+    alert = page.get_by_test_id("sync-progress").get_by_role("alert")
+    alert.wait_for(timeout=20_000)
+    assert alert.inner_text().startswith("User Sync is not set up.")
+    page.goto(f"{fis_site.url}/system/third-party")
+    page.get_by_role("button", name="Test Connection").click()
+    assert page.get_by_test_id("test-result").inner_text().startswith(
+        "User Sync is not set up.")
+
+
 def test_third_party_token_is_write_only(admin_page: Any, fis_site: Site) -> None:
     page = admin_page
     page.goto(f"{fis_site.url}/system/third-party")
@@ -93,3 +107,14 @@ def test_third_party_token_is_write_only(admin_page: Any, fis_site: Site) -> Non
         connection = third_party.connection(session)
     assert connection is not None
     assert (connection.token, connection.database_name) == (SECRET_TOKEN, "district2")
+
+
+def test_test_connection_to_a_name_that_does_not_resolve(admin_page: Any,
+                                                         fis_site: Site) -> None:
+    """Runs after the token test saved the End Point http://scview.invalid/."""
+    page = admin_page
+    page.goto(f"{fis_site.url}/system/third-party")
+    page.get_by_role("button", name="Test Connection").click()
+    result = page.get_by_test_id("test-result").inner_text()
+    assert "The remote name could not be resolved: 'scview.invalid'" in result
+    assert "The sync service or API is down." in result

@@ -70,7 +70,8 @@ class Login:
         return self.role == Role.sysadmin.value
 
 
-def _digest(session_id: str) -> str:
+def digest(session_id: str) -> str:
+    """What the database keeps of a session id: ``sha256(session_id)`` in hex."""
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
@@ -82,7 +83,7 @@ def sign_in(session: Session, username: str, password: str, idle: timedelta) -> 
         return None
     session.execute(delete(WebSession).where(WebSession.last_seen_at <= utcnow() - idle))
     session_id = random.token_urlsafe(32)
-    session.add(WebSession(id_hash=_digest(session_id), account_id=account.id,
+    session.add(WebSession(id_hash=digest(session_id), account_id=account.id,
                            csrf_token=random.token_urlsafe(32)))
     session.flush()
     return session_id
@@ -90,7 +91,7 @@ def sign_in(session: Session, username: str, password: str, idle: timedelta) -> 
 
 def sign_out(session: Session, session_id: str | None) -> None:
     if session_id:
-        session.execute(delete(WebSession).where(WebSession.id_hash == _digest(session_id)))
+        session.execute(delete(WebSession).where(WebSession.id_hash == digest(session_id)))
 
 
 def current(session: Session, session_id: str | None, idle: timedelta,
@@ -100,7 +101,7 @@ def current(session: Session, session_id: str | None, idle: timedelta,
     now = now or utcnow()
     row = session.execute(
         select(WebSession, Account).join(Account, Account.id == WebSession.account_id)
-        .where(WebSession.id_hash == _digest(session_id or ""))
+        .where(WebSession.id_hash == digest(session_id or ""))
     ).one_or_none()
     if row is None:
         raise LoginRequired()

@@ -175,6 +175,10 @@ LABELS = {
     "nonbinary": "Non-binary",
     "new": "New Act 29",
     "existing": "Existing Act 29",
+    # who started a sync run
+    "page": "FIS screen",
+    "api": "API",
+    "cli": "Command line",
 }
 
 
