@@ -131,7 +131,7 @@ def test_last_name_edit_reaches_scview(clerk_page: Any, admin_page: Any, fis_sit
     field(dialog, "Reason").fill("Marriage")
     dialog.get_by_role("button", name="Save and Close").click()
     assert clerk_page.get_by_test_id("last-name").inner_text() == "Keller-Brandt"
-    assert run_sync_for(admin_page, fis_site, username).startswith("Sync updated")
+    assert run_sync_for(admin_page, fis_site, username).startswith("Sync updated: Last Name.")
     user = scview.user(username)
     assert user is not None and user["name"]["familyName"] == "Keller-Brandt"
 

@@ -139,7 +139,9 @@ def field_errors(error: InvalidInput) -> dict[str, str]:
 
 def _error_page(request: Request, error: StaffsyncError) -> Response:
     if isinstance(error, web_auth.LoginRequired):
-        target = "/login?next=" + quote(request.url.path, safe="/")
+        # After signing in, a GET comes back to where it was; a POST cannot be replayed.
+        back = request.url.path if request.method == "GET" else "/hr/staff"
+        target = "/login?next=" + quote(back, safe="/")
         if "timed out" in error.message:
             target += "&expired=1"
         return RedirectResponse(target, status_code=303)
@@ -194,4 +196,18 @@ def options(enum: type[StrEnum]) -> list[tuple[str, str]]:
     return [(member.value, label(member.value)) for member in enum]
 
 
+# The synced fields a sync run names (the sync's field names -> the seed's words).
+FIELD_LABELS = {
+    "user_name": "Username", "employee_number": "Staff ID", "given_name": "First Name",
+    "family_name": "Last Name", "email": "Email Address", "phone": "Phone Number",
+    "phone_type": "Phone type", "active": "Staff Status", "external_id": "Staff key",
+}
+
+
+def field_labels(names: list[str] | None) -> str:
+    """``["family_name", "phone"]`` -> ``Last Name, Phone Number``."""
+    return ", ".join(FIELD_LABELS.get(name, label(name)) for name in names or [])
+
+
 templates.env.filters["label"] = label
+templates.env.filters["field_labels"] = field_labels

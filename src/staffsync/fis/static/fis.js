@@ -30,6 +30,10 @@ function poll(element) {
   setTimeout(async () => {
     try {
       const response = await fetch(element.dataset.poll, { headers: { "Accept": "text/html" } });
+      if (response.redirected) {  // signed out meanwhile: show the sign-in page
+        window.location.reload();
+        return;
+      }
       if (response.ok) {
         const holder = document.createElement("div");
         holder.innerHTML = await response.text();
