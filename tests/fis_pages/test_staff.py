@@ -177,6 +177,10 @@ def test_phone_link_edits_with_save_and_save_and_close(clerk_page: Any, fis_site
     page.wait_for_url("**/phones?done=phone_saved")
     assert page.get_by_test_id("phones").locator("tbody td").all_inner_texts() == [
         "+15705550113", "Cell", "Yes"]
+    page.get_by_role("link", name="+15705550113").click()
+    page.get_by_role("button", name="Delete this phone").click()
+    assert page.get_by_role("status").inner_text() == "Phone deleted."
+    assert "No phone numbers yet" in page.locator(".empty").inner_text()
 
 
 def test_unknown_staff_is_a_404_page(clerk_page: Any, fis_site: Site) -> None:

@@ -47,6 +47,7 @@ DONE = {
     "renamed": "Last name changed.",
     "phone_added": "Phone added.",
     "phone_saved": "Phone saved.",
+    "phone_deleted": "Phone deleted.",
 }
 
 
@@ -212,3 +213,9 @@ def edit_phone(request: Request, staff_id: str, phone_id: int, form: HrForm,
     if form.get("action") == "close":
         return redirect(f"/hr/staff/{staff_id}/phones?done=phone_saved")
     return redirect(f"/hr/staff/{staff_id}/phones/{phone_id}?done=phone_saved")
+
+
+@router.post("/{staff_id}/phones/{phone_id}/delete")
+def delete_phone(staff_id: str, phone_id: int, _: HrForm, session: PageSession) -> Response:
+    phones.delete(session, staff_id, phone_id)
+    return redirect(f"/hr/staff/{staff_id}/phones?done=phone_deleted")
