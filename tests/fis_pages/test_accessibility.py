@@ -37,7 +37,7 @@ def screens(staff_id: str) -> list[str]:
     return ["/hr/staff", "/hr/staff/add", f"/hr/staff/{staff_id}",
             f"/hr/staff/{staff_id}/phones", f"/hr/staff/{staff_id}/phones/add",
             "/hr/parameters", "/hr/username-parameters", "/system/users",
-            "/system/users/aaccess", "/system/third-party"]
+            "/system/users/aaccess", "/system/third-party", "/system/sync-history"]
 
 
 @pytest.fixture(scope="module")
