@@ -78,7 +78,7 @@ def fis_site(_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 
 def sign_in(page: Any, site: Site, username: str) -> Any:
-    page.set_default_timeout(5000)
+    page.set_default_timeout(10_000)  # generous for a loaded CI machine; fails fast enough
     page.goto(f"{site.url}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
