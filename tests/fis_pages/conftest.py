@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,8 @@ from staffsync.fis.app import create_app
 from staffsync.kit.db import make_engine, session_factory, transaction
 from staffsync.kit.migrate import upgrade
 from staffsync.kit.server import ServerThread
+from staffsync.scview.app import create_app as create_scview
+from staffsync.scview.tenants import create_tenant
 from tests.databases import fresh_database
 
 SECRET_KEY = Fernet.generate_key().decode()
@@ -126,3 +129,71 @@ def fill_add_staff(page: Any, **values: str) -> None:
             target.select_option(value)
         else:
             target.fill(value)
+
+
+# -- a live SCView and the seed's steps that the walk-through modules share --------------
+
+TENANT = "district1"
+
+
+@dataclass
+class Scview:
+    url: str
+    token: str
+
+    def user(self, username: str) -> dict[str, Any] | None:
+        """The SCView user with this userName, read over SCIM (None when absent)."""
+        answer = httpx.get(f"{self.url}/{TENANT}/scim/v2/Users",
+                           params={"filter": f'userName eq "{username}"'},
+                           headers={"Authorization": f"Bearer {self.token}"})
+        answer.raise_for_status()
+        found = answer.json().get("Resources", [])
+        return found[0] if found else None
+
+
+@pytest.fixture(scope="module")
+def scview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scview]:
+    with fresh_database("sqlite", tmp_path_factory.mktemp("scview"), "scview") as url:
+        upgrade(url, "scview")
+        engine = make_engine(url)
+        with transaction(session_factory(engine)) as session:
+            token = create_tenant(session, TENANT)
+        engine.dispose()
+        app = create_scview(url)
+        with ServerThread(app) as server:
+            yield Scview(server.url, token)
+        app.state.engine.dispose()
+
+
+def configure(page: Any, site: Site, scview: Scview, token: str) -> None:
+    """System > Directories > Third Party Configuration, as the seed's setup asks."""
+    page.goto(f"{site.url}/system/third-party")
+    field(page, "End Point").fill(scview.url + "/")
+    field(page, "Database name").fill(TENANT)
+    field(page, "Token").fill(token)
+    page.get_by_label("Enable User Sync").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert page.get_by_role("status").inner_text() == "Third Party Configuration saved."
+
+
+@pytest.fixture(scope="module")
+def set_up(admin_page: Any, fis_site: Site, scview: Scview) -> None:
+    configure(admin_page, fis_site, scview, scview.token)
+
+
+def add_staff(page: Any, site: Site, **values: str) -> tuple[str, str]:
+    """Add Staff through the screens; returns (Staff ID, Username) as shown after Save."""
+    page.goto(f"{site.url}/hr/staff/add")
+    fill_add_staff(page, **values)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**?done=added")
+    return (str(page.get_by_test_id("staff-id").inner_text()),
+            str(page.get_by_test_id("username").inner_text()))
+
+
+def run_sync_for(page: Any, site: Site, username: str) -> str:
+    """Users > select the user (Edit User) > Run Sync; returns the outcome text."""
+    page.goto(f"{site.url}/system/users?q={username}")
+    page.get_by_role("link", name=username, exact=True).click()
+    page.get_by_role("button", name="Run Sync").click()
+    return str(page.get_by_test_id("outcome").inner_text())

@@ -11,32 +11,24 @@ from sqlalchemy import select
 from staffsync.fis.models import Staff, SyncState, User
 from staffsync.kit.db import transaction
 from tests.conftest import screenshot
-from tests.fis_pages.conftest import Site, field, fill_add_staff
+from tests.fis_pages.conftest import Site, add_staff, field, fill_add_staff
 
 # The group keeps a module on one xdist worker: one live server per module.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_staff")]
 
 
-def add_staff(page: Any, site: Site, **values: str) -> str:
-    """Add a staff member through the screens; returns the Staff ID shown after Save."""
-    page.goto(f"{site.url}/hr/staff")
-    page.get_by_role("link", name="Add", exact=True).click()
-    fill_add_staff(page, **values)
-    page.get_by_role("button", name="Save").click()
-    page.wait_for_url("**/hr/staff/*?done=added")
-    return str(page.get_by_test_id("staff-id").inner_text())
-
-
 def test_add_staff_with_email_shows_staff_id_and_username(clerk_page: Any,
                                                           fis_site: Site) -> None:
     page = clerk_page
-    page.goto(f"{fis_site.url}/hr/staff/add")
+    page.goto(f"{fis_site.url}/hr/staff")
+    page.get_by_role("link", name="Add", exact=True).click()
+    assert page.get_by_role("heading", name="Add Staff").is_visible()
     for label in ("SSN", "Last", "First", "Address 1", "ZIP Code", "Gender", "Race",
                   "Staff Status", "Employment Status", "Hire Date", "Act 29"):
         assert page.locator("label", has_text=label).first.locator(".req").count() == 1, label
     assert page.locator("label[for=email] .req").count() == 0
     screenshot(page, "add-staff")
-    staff_id = add_staff(page, fis_site, **{"Last": "Okafor", "First": "Chidi",
+    staff_id, _ = add_staff(page, fis_site, **{"Last": "Okafor", "First": "Chidi",
                                             "Email Address": "chidi.okafor@district.example"})
     assert staff_id.isdigit()
     assert page.get_by_role("status").inner_text() == (
@@ -89,7 +81,7 @@ def test_staff_search_finds_partial_names(clerk_page: Any, fis_site: Site) -> No
 
 
 def test_edit_demographics_saves_first_name_and_email(clerk_page: Any, fis_site: Site) -> None:
-    staff_id = add_staff(clerk_page, fis_site, **{"Last": "Lindqvist", "First": "Per"})
+    staff_id, _ = add_staff(clerk_page, fis_site, **{"Last": "Lindqvist", "First": "Per"})
     page = clerk_page
     field(page, "First").fill("Pelle")
     page.get_by_label("Email Address").fill("pelle.lindqvist@district.example")
@@ -127,7 +119,7 @@ def test_edit_last_name_with_a_reason_shows_in_history(clerk_page: Any, fis_site
 
 
 def test_primary_and_non_primary_phones(clerk_page: Any, fis_site: Site) -> None:
-    staff_id = add_staff(clerk_page, fis_site, **{"Last": "Nguyen", "First": "Bao",
+    staff_id, _ = add_staff(clerk_page, fis_site, **{"Last": "Nguyen", "First": "Bao",
                                                   "Email Address": "bao.nguyen@district.example"})
     page = clerk_page
     page.get_by_role("link", name="Staff Phone").click()

@@ -9,92 +9,20 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
-from staffsync.kit.db import make_engine, session_factory, transaction
-from staffsync.kit.migrate import upgrade
-from staffsync.kit.server import ServerThread
-from staffsync.scview.app import create_app as create_scview
-from staffsync.scview.tenants import create_tenant
 from staffsync.sync import service
 from staffsync.sync.mapping import ENTERPRISE
 from tests.conftest import screenshot
-from tests.databases import fresh_database
-from tests.fis_pages.conftest import Site, field, fill_add_staff
+from tests.fis_pages.conftest import Scview, Site, add_staff, configure, field, run_sync_for
 
 # The group keeps a module on one xdist worker: one live server per module.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_walkthrough")]
-TENANT = "district1"
 TOKEN_OR_DATABASE = ("Error when FIS Third Party Configuration Token or Database name "
                      "is incorrect.")
-
-
-@dataclass
-class Scview:
-    url: str
-    token: str
-
-    def user(self, username: str) -> dict[str, Any] | None:
-        """The SCView user with this userName, read over SCIM (None when absent)."""
-        answer = httpx.get(f"{self.url}/{TENANT}/scim/v2/Users",
-                           params={"filter": f'userName eq "{username}"'},
-                           headers={"Authorization": f"Bearer {self.token}"})
-        answer.raise_for_status()
-        found = answer.json().get("Resources", [])
-        return found[0] if found else None
-
-
-@pytest.fixture(scope="module")
-def scview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scview]:
-    with fresh_database("sqlite", tmp_path_factory.mktemp("scview"), "scview") as url:
-        upgrade(url, "scview")
-        engine = make_engine(url)
-        with transaction(session_factory(engine)) as session:
-            token = create_tenant(session, TENANT)
-        engine.dispose()
-        app = create_scview(url)
-        with ServerThread(app) as server:
-            yield Scview(server.url, token)
-        app.state.engine.dispose()
-
-
-def configure(page: Any, site: Site, scview: Scview, token: str) -> None:
-    """System > Directories > Third Party Configuration, as the seed's setup asks."""
-    page.goto(f"{site.url}/system/third-party")
-    field(page, "End Point").fill(scview.url + "/")
-    field(page, "Database name").fill(TENANT)
-    field(page, "Token").fill(token)
-    page.get_by_label("Enable User Sync").check()
-    page.get_by_role("button", name="Save", exact=True).click()
-    assert page.get_by_role("status").inner_text() == "Third Party Configuration saved."
-
-
-@pytest.fixture(scope="module")
-def set_up(admin_page: Any, fis_site: Site, scview: Scview) -> None:
-    configure(admin_page, fis_site, scview, scview.token)
-
-
-def add_staff(page: Any, site: Site, **values: str) -> tuple[str, str]:
-    """Add Staff through the screens; returns (Staff ID, Username) as shown after Save."""
-    page.goto(f"{site.url}/hr/staff/add")
-    fill_add_staff(page, **values)
-    page.get_by_role("button", name="Save").click()
-    page.wait_for_url("**?done=added")
-    return (str(page.get_by_test_id("staff-id").inner_text()),
-            str(page.get_by_test_id("username").inner_text()))
-
-
-def run_sync_for(page: Any, site: Site, username: str) -> str:
-    """Users > select the user (Edit User) > Run Sync; returns the outcome text."""
-    page.goto(f"{site.url}/system/users?q={username}")
-    page.get_by_role("link", name=username, exact=True).click()
-    page.get_by_role("button", name="Run Sync").click()
-    return str(page.get_by_test_id("outcome").inner_text())
 
 
 def test_test_connection_succeeds(admin_page: Any, fis_site: Site, set_up: None) -> None:
