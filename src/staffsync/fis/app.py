@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from staffsync.fis import api
+from staffsync.fis import api, pages
 from staffsync.kit.db import make_engine, session_factory
 from staffsync.kit.errors import Conflict, InvalidInput, StaffsyncError
 
@@ -38,6 +38,7 @@ def create_app(db_url: str, *, echo: bool = False) -> FastAPI:
                   description="FIS HR/Payroll: staff, phones, users and settings.")
     app.state.sessions = session_factory(engine)
     app.include_router(api.router)
+    pages.mount(app)
     app.add_exception_handler(StaffsyncError, _staffsync_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(IntegrityError, _integrity_error)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from staffsync.fis import auth
 from staffsync.fis import seed as seeding
+from staffsync.fis.models import Role
 from staffsync.kit.db import is_sqlite, make_engine, session_factory, transaction
 from staffsync.kit.errors import StaffsyncError
 from staffsync.kit.migrate import upgrade
@@ -66,11 +67,13 @@ def create_admin(
     username: str = typer.Option(..., prompt=True, help="Login name."),
     password: str = typer.Option(..., prompt=True, hide_input=True,
                                  confirmation_prompt=True, help="At least 8 characters."),
+    role: Role = typer.Option(Role.sysadmin, "--role",
+                              help="sysadmin (every screen) or hr (HR/Payroll screens only)."),
     db: str | None = DbOption,
 ) -> None:
     """Create an account for the FIS pages (password stored as an argon2id hash)."""
-    _run(db, lambda session: auth.create_account(session, username, password))
-    typer.echo(f"Account {username} created.")
+    _run(db, lambda session: auth.create_account(session, username, password, role.value))
+    typer.echo(f"Account {username} ({role.value}) created.")
 
 
 @app.command()
