@@ -49,7 +49,7 @@ def claim(session: Session, owner: str, now: datetime, lease: timedelta,
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    versions = dict(session.execute(due).tuples().all())
+    versions: dict[int, int] = {uid: v for uid, v in session.execute(due)}
     if not versions:
         return []
     session.execute(

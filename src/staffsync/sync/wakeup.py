@@ -48,6 +48,9 @@ class Listen:
         self.conninfo = url.render_as_string(hide_password=False)
         self.poll = poll
         self.conn: psycopg.Connection | None = None
+        # Listen before the first round: an edit committed between a round's claim and
+        # a later LISTEN would wake nobody until the poll.
+        self._connection()
 
     def _connection(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed:

@@ -55,6 +55,7 @@ from staffsync.sync.wakeup import Wakeup, wakeup_for
 log = logging.getLogger("staffsync.worker")
 Clock = Callable[[], datetime]
 RECONCILE_LOCK = 0x5EA7_5C0E  # the PostgreSQL advisory lock key of the reconciliation
+_LOCAL_RECONCILE = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,10 +277,11 @@ def last_scheduled_run(session: Session) -> datetime | None:
 def reconcile_lock(factory: sessionmaker[Session]) -> Iterator[bool]:
     """Yield True when this worker may run the reconciliation: a PostgreSQL session
     advisory lock, held (outside any transaction) on its own connection for the run.
-    SQLite has one worker, and needs no lock."""
+    SQLite has one worker process (in ``fis serve``): a lock in this process suffices."""
     engine = factory.kw["bind"]
     if engine.dialect.name != "postgresql":
-        yield True
+        with _LOCAL_RECONCILE:
+            yield True
         return
     with engine.connect() as conn:
         mine = bool(conn.scalar(select(func.pg_try_advisory_lock(RECONCILE_LOCK))))
