@@ -40,19 +40,22 @@ class Hit:
     started: float
     ended: float
     status: int
+    agent: str = ""
 
 
 @dataclass
 class Faulty:
     """ASGI middleware: ``mode`` None (pass), "500", "429", "slow" (0.3 s late), "lose"
-    (the request takes effect, the client gets a 502); ``poison`` answers 500 to any
-    request whose target or body contains that text."""
+    (a write takes effect, the client gets a 502), "hold" (a write waits, counted in
+    ``held``, until the mode changes; then it goes through); ``poison`` answers 500 to
+    any request whose target or body contains that text."""
 
     app: Asgi
     mode: str | None = None
     poison: str | None = None
     retry_after: str = "30"
     hits: list[Hit] = field(default_factory=list)
+    held: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def __call__(self, scope: dict[str, Any], receive: Asgi, send: Asgi) -> None:
@@ -62,8 +65,9 @@ class Faulty:
         started, body = time.monotonic(), await _read(receive)
         status = await self._answer(scope, body, send)
         query = scope["query_string"].decode()
+        agent = dict(scope["headers"]).get(b"user-agent", b"").decode()
         hit = Hit(scope["method"], scope["path"], httpx.QueryParams(query).get("filter", ""),
-                  body, started, time.monotonic(), status)
+                  body, started, time.monotonic(), status, agent)
         with self.lock:
             self.hits.append(hit)
 
@@ -74,6 +78,8 @@ class Faulty:
             mode = "500"
         if mode == "slow":
             await asyncio.sleep(0.3)
+        if mode == "hold" and scope["method"] != "GET":
+            await self._hold()
         if mode in ("500", "429"):
             return await _refuse(send, int(mode), self.retry_after)
         # Reads are answered; only a write's answer is lost (after it took effect).
@@ -96,6 +102,12 @@ class Faulty:
         if lose:
             return await _refuse(send, 502, "")
         return answered[0] if answered else 0
+
+    async def _hold(self) -> None:
+        with self.lock:
+            self.held += 1
+        while self.mode == "hold":
+            await asyncio.sleep(0.02)
 
     def writes(self) -> list[Hit]:
         with self.lock:
@@ -152,6 +164,7 @@ class LiveScview:
         self.faulty.mode = self.faulty.poison = None
         with self.faulty.lock:
             self.faulty.hits.clear()
+            self.faulty.held = 0
         self.up()
 
 

@@ -174,7 +174,8 @@ class Worker:
         self._target, self._client, self.health = target, None, Health()
         try:
             self._client = ScimClient(target, timeout=self.config.timeout,
-                                      max_connections=self.config.concurrency)
+                                      max_connections=self.config.concurrency,
+                                      user_agent=f"staffsync-worker/{self.owner}")
         except ConfigurationError as error:
             self._tenant_failed(error.as_dict())
 
