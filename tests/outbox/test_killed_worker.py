@@ -20,7 +20,6 @@ from tests.outbox.conftest import mismatches
 from tests.outbox.factories import add_staff
 from tests.outbox.scview_faults import LiveScview, scview_users
 
-
 STAFFSYNC = str(Path(sys.executable).with_name("staffsync"))  # the installed command
 
 

@@ -4,6 +4,7 @@ is pushed, SCView ends exactly as FIS, and no user is ever pushed by two workers
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import time
@@ -66,7 +67,7 @@ def test_four_workers_share_the_outbox_without_pushing_a_user_twice_at_once(
     assert len(posts) == user_count  # created once each: no duplicate, no lost answer
     for key, intervals in per_user.items():
         intervals.sort()
-        for (_, end, who), (start, _, other) in zip(intervals, intervals[1:], strict=False):
+        for (_, end, who), (start, _, other) in itertools.pairwise(intervals):
             assert end <= start, f"{key} pushed by {who} and {other} at the same time"
 
 
