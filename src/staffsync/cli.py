@@ -10,11 +10,13 @@ from staffsync.fis.cli import app as fis_app
 from staffsync.kit.migrate import upgrade
 from staffsync.scview.cli import app as scview_app
 from staffsync.sync.cli import app as sync_app
+from staffsync.sync.worker_cli import worker
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_show_locals=False)
 app.add_typer(fis_app, name="fis", help="FIS, the HR/Payroll system (the source of truth).")
 app.add_typer(scview_app, name="scview", help="SCView, the SCIM 2.0 staff platform.")
 app.add_typer(sync_app, name="sync", help="Run the user sync from FIS to SCView.")
+app.command("worker")(worker)
 
 
 

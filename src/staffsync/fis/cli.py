@@ -42,13 +42,21 @@ def serve(
     db: str | None = DbOption,
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    worker: bool = typer.Option(True, "--worker/--no-worker",
+                                help="Run the sync worker in this process (SQLite's one "
+                                     "worker; on PostgreSQL, run `staffsync worker`s)."),
 ) -> None:
     """Run the FIS web application and JSON API (OpenAPI at /docs)."""
+    from contextlib import nullcontext
+
     import uvicorn
 
     from staffsync.fis.app import create_app
+    from staffsync.sync.worker import in_background
 
-    uvicorn.run(create_app(database_url(db)), host=host, port=port, access_log=False)
+    url = database_url(db)
+    with in_background(url) if worker else nullcontext():
+        uvicorn.run(create_app(url), host=host, port=port, access_log=False)
 
 
 @app.command("create-api-key")

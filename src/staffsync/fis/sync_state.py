@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import JSON, Table, and_, bindparam, case, null, select, update
+from sqlalchemy import JSON, Table, and_, bindparam, case, null, select, text, update
 from sqlalchemy.orm import Session
 
 from staffsync.fis.models import SyncState, User, utcnow
@@ -28,6 +28,7 @@ def start(session: Session, user: User) -> SyncState:
     """A new user's state: dirty, version 1, due now."""
     state = SyncState(user=user, dirty=True, version=1, next_attempt_at=utcnow())
     session.add(state)
+    notify_due(session)
     return state
 
 
@@ -51,6 +52,24 @@ def mark_dirty(session: Session, user_id: int, now: datetime | None = None) -> N
     )
     session.execute(stmt)
     _expire_loaded(session, user_id)
+    notify_due(session)
+
+
+DUE_CHANNEL = "staffsync_sync_due"
+
+
+def notify_due(session: Session) -> None:
+    """Wake the PostgreSQL workers (``LISTEN staffsync_sync_due``) when this transaction
+    commits; once per transaction. PostgreSQL delivers a NOTIFY only on commit and drops
+    it on rollback, so a worker is never woken for an edit that did not happen. SQLite
+    workers poll instead."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    marker = session.get_transaction()
+    if session.info.get(DUE_CHANNEL) is marker:
+        return
+    session.execute(text(f"NOTIFY {DUE_CHANNEL}"))
+    session.info[DUE_CHANNEL] = marker
 
 
 def _expire_loaded(session: Session, user_id: int) -> None:

@@ -58,6 +58,12 @@ def _staff_snapshot(session: Session, staff_pk: int) -> tuple[int, UserSnapshot]
     return None if row is None else (row[0], _to_snapshot(tuple(row)))
 
 
+def snapshots_of(session: Session, user_ids: list[int]) -> dict[int, UserSnapshot]:
+    """``user id -> snapshot`` of the given staff users (system users have none)."""
+    rows = session.execute(_snapshot_select().where(User.id.in_(user_ids)))
+    return {row[0]: _to_snapshot(tuple(row)) for row in rows}
+
+
 def iter_snapshots(session: Session, batch_size: int = 500) -> Iterator[UserSnapshot]:
     """Every staff user's snapshot, in user id order, ``batch_size`` rows per query.
 

@@ -236,6 +236,7 @@ class ScimClient:
         timeout: float = 10.0,
         max_connections: int = 16,
         transport: httpx.BaseTransport | None = None,
+        user_agent: str = "staffsync",
     ) -> None:
         parts = urlsplit(target.end_point)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -249,6 +250,7 @@ class ScimClient:
             headers={
                 "Authorization": f"Bearer {target.token}",
                 "Accept": "application/scim+json, application/json",
+                "User-Agent": user_agent,  # which worker pushed, in SCView's logs
             },
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections),

@@ -1,0 +1,236 @@
+"""The worker against a live SCView over loopback, on both backends: latency, coalescing,
+transient and permanent failures, the tenant breaker, a poison user, reconciliation."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from staffsync.fis.models import SyncRun
+from staffsync.kit.db import transaction
+from staffsync.sync.scim_client import Target
+from staffsync.sync.worker import Worker, WorkerConfig, in_background
+from tests.outbox.conftest import QUIET, Clock, configure, mismatches
+from tests.outbox.factories import add_staff, drain, edit, state_of
+from tests.outbox.scview_faults import LiveScview, http, scview_users
+
+
+def eventually(check: Callable[[], bool], within: float) -> float:
+    """Seconds until ``check()`` held; fails after ``within`` seconds."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < within, "did not happen in time"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+def given_name(target: Target, username: str) -> str | None:
+    with http(target) as client:
+        found = client.get("/Users", params={"filter": f'userName eq "{username}"'}).json()
+    resources = found.get("Resources") or []
+    return resources[0]["name"]["givenName"] if resources else None
+
+
+def test_an_edit_is_in_scview_within_a_second(fis: sessionmaker[Session], fis_url: str,
+                                              target: Target) -> None:
+    staff_id, username = add_staff(fis)
+    with in_background(fis_url, QUIET):
+        eventually(lambda: given_name(target, username) is not None, within=5)
+        for name in ("Beth", "Cora", "Dina"):
+            edit(fis, staff_id, first_name=name)
+            waited = eventually(lambda n=name: given_name(target, username) == n, within=5)
+            assert waited < 1.0
+    assert mismatches(fis, target) == []
+
+
+def test_edits_made_while_scview_is_down_coalesce_into_one_push(
+        fis: sessionmaker[Session], scview: LiveScview, target: Target, clock: Clock,
+        new_worker: Callable[..., Worker]) -> None:
+    worker = new_worker()
+    staff_id, username = add_staff(fis)
+    drain(worker, clock)
+    scview.down()
+    try:
+        for n in range(10):
+            edit(fis, staff_id, first_name=f"Name{n}")
+            worker.run_once()
+    finally:
+        scview.up()
+    before = len(scview.faulty.writes())
+    drain(worker, clock)
+    assert len(scview.faulty.writes()) == before + 1  # one PATCH, with the latest values
+    assert given_name(target, username) == "Name9"
+    assert mismatches(fis, target) == []
+
+
+def test_scview_down_pauses_the_tenant_with_one_error_then_recovers(
+        fis: sessionmaker[Session], scview: LiveScview, target: Target, clock: Clock,
+        new_worker: Callable[..., Worker], caplog: pytest.LogCaptureFixture) -> None:
+    worker = new_worker()
+    names = [add_staff(fis)[1] for _ in range(6)]
+    scview.down()
+    try:
+        with caplog.at_level(logging.INFO, logger="staffsync.worker"):
+            for _ in range(8):  # rounds, probes included, while SCView stays down
+                worker.run_once()
+                clock.advance(120)
+        paused = [r for r in caplog.records if "User sync paused" in r.getMessage()]
+        assert len(paused) == 1 and "service is down" in paused[0].getMessage().lower()
+        assert worker.health.error and worker.health.error["code"] == "service_down"
+        for name in names:  # each user is pending, not failed: the error is the tenant's
+            state = state_of(fis, name)
+            assert state.dirty and state.last_error is None and state.lease_owner is None
+    finally:
+        scview.up()
+    drain(worker, clock)
+    assert worker.health.open_until is None
+    assert any("resumed" in r.getMessage() for r in caplog.records)
+    assert mismatches(fis, target) == []
+
+
+def test_a_wrong_token_pauses_the_tenant_until_the_configuration_is_fixed(
+        fis: sessionmaker[Session], target: Target, clock: Clock,
+        new_worker: Callable[..., Worker]) -> None:
+    worker = new_worker()
+    username = add_staff(fis)[1]
+    configure(fis, target.end_point, target.database, "not-the-token")
+    for _ in range(3):
+        worker.run_once()
+    assert worker.health.error and worker.health.error["code"] == "token_or_database_incorrect"
+    assert worker.health.open_until is not None
+    assert state_of(fis, username).dirty
+    configure(fis, target.end_point, target.database, target.token)
+    worker.run_once()  # a new configuration starts with a closed breaker
+    assert not state_of(fis, username).dirty
+    assert mismatches(fis, target) == []
+
+
+def test_a_500_is_retried_with_backoff(fis: sessionmaker[Session], scview: LiveScview,
+                                       target: Target, clock: Clock,
+                                       new_worker: Callable[..., Worker]) -> None:
+    worker = new_worker()
+    username = add_staff(fis)[1]
+    scview.faulty.mode = "500"
+    before = clock()
+    worker.run_once()
+    state = state_of(fis, username)
+    assert state.last_error and state.last_error["code"] == "server_error"
+    assert state.dirty and state.attempts == 1
+    assert state.next_attempt_at and before <= state.next_attempt_at <= clock() + timedelta(
+        seconds=1)  # full jitter under a 1 s ceiling for the first failure
+    worker.run_once()
+    worker.run_once()
+    assert state_of(fis, username).attempts >= 1
+    scview.faulty.mode = None
+    drain(worker, clock)
+    state = state_of(fis, username)
+    assert not state.dirty and state.last_error is None and state.attempts == 0
+    assert mismatches(fis, target) == []
+
+
+def test_a_429_waits_at_least_retry_after(fis: sessionmaker[Session], scview: LiveScview,
+                                          target: Target, clock: Clock,
+                                       new_worker: Callable[..., Worker]) -> None:
+    worker = new_worker()
+    username = add_staff(fis)[1]
+    scview.faulty.mode, scview.faulty.retry_after = "429", "30"
+    worker.run_once()
+    state = state_of(fis, username)
+    assert state.last_error and state.last_error["code"] == "rate_limited"
+    assert state.next_attempt_at and state.next_attempt_at >= clock() + timedelta(seconds=29)
+    worker.run_once()  # not due yet: nothing is sent
+    assert state_of(fis, username).attempts == 1
+    scview.faulty.mode = None
+    drain(worker, clock)
+    assert mismatches(fis, target) == []
+
+
+def test_a_username_conflict_parks_the_user_until_the_record_is_fixed(
+        fis: sessionmaker[Session], scview: LiveScview, target: Target, clock: Clock,
+        new_worker: Callable[..., Worker]) -> None:
+    worker = new_worker()
+    staff_id, username = add_staff(fis)
+    with http(target) as client:  # someone else already holds that userName in SCView
+        taken = client.post("/Users", json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": username, "externalId": "someone-else"}).raise_for_status().json()
+    for _ in range(3):
+        clock.advance(3600)
+        worker.run_once()
+    state = state_of(fis, username)
+    assert state.last_error and state.last_error["code"] == "username_conflict"
+    assert state.attempts == 1 and state.next_attempt_at is None  # parked: tried once
+    with http(target) as client:
+        client.delete(f"/Users/{taken['id']}").raise_for_status()
+    clock.advance(3600)
+    worker.run_once()
+    assert state_of(fis, username).attempts == 1  # still parked: nobody fixed the record
+    edit(fis, staff_id, first_name="Fixed")  # a person saves the record again
+    worker.run_once()
+    assert state_of(fis, username).last_error is None
+    assert mismatches(fis, target) == []
+
+
+def test_a_poison_user_never_delays_the_others(fis: sessionmaker[Session], fis_url: str,
+                                               scview: LiveScview, target: Target) -> None:
+    poison = add_staff(fis)[1]
+    scview.faulty.poison = poison  # every request about this user is a 500
+    others = [add_staff(fis) for _ in range(5)]
+    with in_background(fis_url, QUIET):
+        eventually(lambda: len(scview_users(target)) == 5, within=5)
+        for staff_id, username in others:
+            edit(fis, staff_id, first_name="Again")
+            assert eventually(lambda u=username: given_name(target, u) == "Again", 5) < 1.0
+    state = state_of(fis, poison)
+    assert state.dirty and state.attempts >= 1 and state.last_error
+    assert state.last_error["code"] == "server_error"
+
+
+def test_a_lost_answer_is_pushed_again_without_a_duplicate(
+        fis: sessionmaker[Session], scview: LiveScview, target: Target, clock: Clock,
+        new_worker: Callable[..., Worker]) -> None:
+    worker = new_worker()
+    names = [add_staff(fis)[1] for _ in range(3)]
+    scview.faulty.mode = "lose"  # the POSTs land; the answers are lost
+    worker.run_once()
+    assert all(state_of(fis, name).dirty for name in names)
+    scview.faulty.mode = None
+    drain(worker, clock)
+    assert len(scview_users(target)) == 3
+    assert mismatches(fis, target) == []
+
+
+def test_scheduled_reconciliation_repairs_drift_once_per_interval(
+        fis: sessionmaker[Session], target: Target, clock: Clock,
+        new_worker: Callable[..., Worker]) -> None:
+    config = WorkerConfig(reconcile_every=timedelta(seconds=1), concurrency=2)
+    workers = [new_worker(config) for _ in range(2)]
+    username = add_staff(fis)[1]
+    drain(workers[0], clock)
+    user = scview_users(target)[0]
+    with http(target) as client:  # someone changes SCView behind the sync's back
+        client.patch(f"/Users/{user['id']}", json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "name.givenName", "value": "Drift"}],
+        }).raise_for_status()
+    clock.offset = timedelta()  # runs are stamped in real time: back to it
+    time.sleep(1.1)  # an interval has passed since the workers started
+    threads = [threading.Thread(target=w._reconcile) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert given_name(target, username) != "Drift"
+    assert mismatches(fis, target) == []
+    with transaction(fis) as session:
+        runs = session.scalars(select(SyncRun).where(SyncRun.trigger == "schedule")).all()
+    assert len(runs) == 1 and runs[0].status == "completed"
+    workers[0].maybe_reconcile()  # the last run is recent: nothing starts
+    assert workers[0]._reconciler is None
