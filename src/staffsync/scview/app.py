@@ -18,6 +18,7 @@ from staffsync.kit.settings import get_settings
 from staffsync.scview import scim
 from staffsync.scview.errors import InvalidValueException, SCIMException, error_body
 from staffsync.scview.http import ScimResponse
+from staffsync.scview.tenants import TokenCache
 
 
 def create_app(db_url: str) -> FastAPI:
@@ -26,7 +27,8 @@ def create_app(db_url: str) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.inline = is_sqlite(db_url)  # see http.blocking
-    app.include_router(scim.router)
+    app.state.tokens = TokenCache()  # see tenants: a rotated token lives on up to its TTL
+    app.router.routes.extend(scim.ROUTES)
     app.add_exception_handler(SCIMException, _scim_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
 from staffsync.kit.db import transaction
 from staffsync.scview.errors import InvalidSyntaxException, PayloadTooLargeException
@@ -21,19 +21,23 @@ from staffsync.scview.tenants import authenticate
 SCIM_JSON = "application/scim+json"
 
 
-def blocking(route: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a route that blocks on the database; it runs inline on SQLite, else in threads.
+def blocking(route: Callable[..., Any], reads_body: bool = False) -> Callable[..., Any]:
+    """A Starlette endpoint calling ``route(request, **path_params[, body=...])``.
 
-    SQLite is in-process and never waits on a network, so a thread hop plus SQLite's lock
-    contention between threads cost more than they overlap (about 1.4x fewer requests/s).
-    PostgreSQL queries wait on a socket, so there routes run in the threadpool.
+    The route blocks on the database, so it runs inline on SQLite and in the threadpool
+    otherwise. SQLite is in-process and never waits on a network, so a thread hop plus
+    SQLite's lock contention between threads cost more than they overlap (about 1.4x
+    fewer requests/s). PostgreSQL queries wait on a socket, so there routes use threads.
     """
 
     @functools.wraps(route)
-    async def endpoint(*args: Any, **kwargs: Any) -> Any:
-        if kwargs["request"].app.state.inline:
-            return route(*args, **kwargs)
-        return await run_in_threadpool(route, *args, **kwargs)
+    async def endpoint(request: Request) -> Any:
+        kwargs = dict(request.path_params)
+        if reads_body:
+            kwargs["body"] = await read_body(request)
+        if request.app.state.inline:
+            return route(request, **kwargs)
+        return await run_in_threadpool(route, request, **kwargs)
 
     return endpoint
 
@@ -72,7 +76,9 @@ def parse_json(body: bytes) -> Any:
 def tenant_session(request: Request, database: str) -> Iterator[tuple[Session, int]]:
     """One transaction for one request, opened by authenticating its tenant."""
     with transaction(request.app.state.sessions) as session:
-        tenant_id = authenticate(session, database, request.headers.get("authorization"))
+        state = request.app.state
+        tenant_id = authenticate(session, database, request.headers.get("authorization"),
+                                 state.tokens)
         yield session, tenant_id
 
 

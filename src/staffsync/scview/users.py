@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from scim2_models import PatchOp, SCIMException
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,19 @@ from staffsync.scview.tenants import now
 
 Resource = dict[str, Any]
 CHUNK = 500  # names per IN (...) query, well under every driver's parameter limit
+
+# The statements of single-user requests, built once: building one costs more than
+# running it on SQLite.
+_ONE = select(users.c.resource, users.c.version, users.c.created).where(
+    users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id")
+)
+_ONE_LOCKED = _ONE.with_for_update()
+_CLASH = select(users.c.id).where(
+    users.c.tenant_id == bindparam("tenant_id"), users.c.user_name == bindparam("user_name"),
+    users.c.id != bindparam("own_id"),
+)
+_SAVE = update(users).where(users.c.id == bindparam("uid"))
+_DROP_EMAILS = delete(emails).where(emails.c.user_id == bindparam("uid"))
 
 
 def etag(version: int) -> str:
@@ -84,9 +97,7 @@ def email_rows(user_id: str, data: Resource) -> list[dict[str, Any]]:
 def ensure_unique(session: Session, tenant_id: int, user_name: str, own_id: str = "") -> None:
     """userName is unique in a tenant, compared case-insensitively."""
     clash = session.connection().scalar(
-        select(users.c.id).where(
-            users.c.tenant_id == tenant_id, users.c.user_name == user_name, users.c.id != own_id
-        )
+        _CLASH, {"tenant_id": tenant_id, "user_name": user_name, "own_id": own_id}
     )
     if clash is not None:
         raise UniquenessException(detail=f"userName {user_name!r} is already taken.")
@@ -165,10 +176,8 @@ def _with_meta(
 
 def get(session: Session, tenant_id: int, user_id: str, lock: bool = False) -> Any:
     """The row (resource, version, created) of one user, or 404."""
-    query = select(users.c.resource, users.c.version, users.c.created).where(
-        users.c.tenant_id == tenant_id, users.c.id == user_id
-    )
-    row = session.connection().execute(query.with_for_update() if lock else query).first()
+    query = _ONE_LOCKED if lock else _ONE
+    row = session.connection().execute(query, {"tenant_id": tenant_id, "user_id": user_id}).first()
     if row is None:
         raise NotFoundException(detail=f"No user has id {user_id!r}.")
     return row
@@ -229,14 +238,11 @@ def _save(session: Session, tenant_id: int, user_id: str, row: Any, data: Resour
     moment, version = now(), row.version + 1
     data = _with_meta(data, user_id, row.created, moment, version)
     try:
-        session.connection().execute(
-            update(users)
-            .where(users.c.id == user_id)
-            .values(last_modified=moment, version=version, resource=data, **columns)
-        )
+        session.connection().execute(_SAVE, {"uid": user_id, "last_modified": moment,
+                                             "version": version, "resource": data, **columns})
     except IntegrityError as exc:  # a concurrent write took the userName meanwhile
         raise UniquenessException(detail="userName is already taken.") from exc
-    session.connection().execute(delete(emails).where(emails.c.user_id == user_id))
+    session.connection().execute(_DROP_EMAILS, {"uid": user_id})
     _write_emails(session, email_rows(user_id, data))
     return data
 
@@ -245,5 +251,5 @@ def remove(session: Session, tenant_id: int, user_id: str, if_match: str | None 
     """DELETE: the user and its emails are gone; its id answers 404 from now on."""
     row = get(session, tenant_id, user_id, lock=True)
     check_if_match(if_match, row.version)
-    session.connection().execute(delete(emails).where(emails.c.user_id == user_id))
+    session.connection().execute(_DROP_EMAILS, {"uid": user_id})
     session.connection().execute(delete(users).where(users.c.id == user_id))
