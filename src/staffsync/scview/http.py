@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -48,7 +48,7 @@ class ScimResponse(Response):
     def render(self, content: Any) -> bytes:
         if content is None:
             return b""
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return orjson.dumps(content)
 
 
 async def read_body(request: Request) -> bytes:
@@ -67,8 +67,8 @@ async def read_body(request: Request) -> bytes:
 
 def parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except ValueError as exc:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise InvalidSyntaxException(detail="The body is not valid JSON.") from exc
 
 
@@ -89,7 +89,14 @@ def authorize(request: Request, database: str) -> None:
 
 
 def base_url(request: Request, database: str) -> str:
-    return f"{str(request.base_url).rstrip('/')}/{database}/scim/v2"
+    """``{scheme}://{host}{root_path}/{database}/scim/v2``: Starlette's ``request.base_url``
+    without building and parsing a URL object on every request."""
+    host = request.headers.get("host")
+    if not host:
+        return f"{str(request.base_url).rstrip('/')}/{database}/scim/v2"
+    scope = request.scope
+    root = scope.get("app_root_path", scope.get("root_path", "")).rstrip("/")
+    return f"{scope['scheme']}://{host}{root}/{database}/scim/v2"
 
 
 def published(resource: dict[str, Any], base: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scim2_models import Context
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
@@ -23,6 +24,7 @@ from staffsync.scview.errors import (
     MethodNotAllowed,
     NotFoundException,
 )
+from staffsync.scview.fastfilter import equality
 from staffsync.scview.filters import condition
 from staffsync.scview.http import (
     ScimResponse,
@@ -104,8 +106,8 @@ def _search(request: Request, database: str, read_query: Callable[[], Search]) -
     with tenant_session(request, database) as (session, tenant):
         filter_text, start, count, params = read_query()
         start_index, page_size = paging(start, count)
-        where = condition(filter_text if isinstance(filter_text, str) else None)
-        total, found = users.search(session, tenant, where, start_index, page_size)
+        text = filter_text if isinstance(filter_text, str) else None
+        total, found = _found(session, tenant, text, start_index, page_size)
     base = base_url(request, database)
     return ScimResponse({
         "schemas": [LIST_RESPONSE],
@@ -114,6 +116,16 @@ def _search(request: Request, database: str, read_query: Callable[[], Search]) -
         "itemsPerPage": len(found),
         "Resources": [project(published(item, base), params) for item in found],
     })
+
+
+def _found(
+    session: Session, tenant: int, text: str | None, start_index: int, page_size: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """users.search on a filter; the usual ``userName eq "..."`` takes the fast path."""
+    equal = equality(text)
+    if equal is not None:
+        return users.search_equal(session, tenant, *equal, start_index, page_size)
+    return users.search(session, tenant, condition(text), start_index, page_size)
 
 
 def paging(start: Any, count: Any) -> tuple[int, int]:
