@@ -8,6 +8,7 @@ tell a wrong End Point from a wrong Database name.
 
 from __future__ import annotations
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -18,20 +19,27 @@ from staffsync.kit.settings import get_settings
 from staffsync.scview import scim
 from staffsync.scview.errors import InvalidValueException, SCIMException, error_body
 from staffsync.scview.http import ScimResponse
+from staffsync.scview.tenants import TokenCache
 
 
 def create_app(db_url: str) -> FastAPI:
-    engine = make_engine(db_url)
+    # orjson for the resource column too: a Bulk writes 1,000 resources, a GET reads one
+    engine = make_engine(db_url, json_serializer=_json_text, json_deserializer=orjson.loads)
     app = FastAPI(title="SCView", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.inline = is_sqlite(db_url)  # see http.blocking
-    app.include_router(scim.router)
+    app.state.tokens = TokenCache()  # see tenants: a rotated token lives on up to its TTL
+    app.router.routes.extend(scim.ROUTES)
     app.add_exception_handler(SCIMException, _scim_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _scim_error)
     return app
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def app_from_environment() -> FastAPI:

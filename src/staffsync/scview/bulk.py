@@ -56,15 +56,13 @@ def run(session: Session, tenant_id: int, body: Any, base: str) -> dict[str, Any
     operations, fail_on_errors = read_operations(body)
     ids: dict[str, str] = {}
     results: list[dict[str, Any]] = []
-    if not fail_on_errors:
-        for run_ in _runs(operations):
-            results.extend(_many(session, tenant_id, run_, ids, base))
-        return {"schemas": [BULK_RESPONSE], "Operations": results}
-    errors = 0  # failOnErrors: one operation at a time, to stop at the exact one
-    for operation in operations:
-        results.append(_one(session, tenant_id, operation, ids, base))
-        errors += int(results[-1]["status"]) >= 400
-        if errors >= fail_on_errors:
+    errors = 0
+    for run_ in _runs(operations):
+        budget = fail_on_errors - errors if fail_on_errors else 0
+        answers = _many(session, tenant_id, run_, ids, base, budget)
+        results.extend(answers)
+        errors += sum(int(answer["status"]) >= 400 for answer in answers)
+        if fail_on_errors and errors >= fail_on_errors:
             break
     return {"schemas": [BULK_RESPONSE], "Operations": results}
 
@@ -85,11 +83,37 @@ def _runs(operations: list[Any]) -> list[list[Any]]:
 
 
 def _many(
-    session: Session, tenant_id: int, run_: list[Any], ids: dict[str, str], base: str
+    session: Session, tenant_id: int, run_: list[Any], ids: dict[str, str], base: str,
+    budget: int,
 ) -> list[dict[str, Any]]:
-    """A run of POSTs as one batch (see users.create_many); anything else one by one."""
-    if len(run_) == 1 or not _is_post(run_[0]):
-        return [_one(session, tenant_id, operation, ids, base) for operation in run_]
+    """A run of operations: POSTs as one batch (see users.plan_creates), anything else
+    one by one. With a ``budget`` (errors left before failOnErrors stops the request),
+    the run ends at the error that exhausts it; nothing after that error is written."""
+    if not _is_post(run_[0]):
+        return _each(session, tenant_id, run_, ids, base, budget)
+    outcomes = _cut(_planned_posts(session, tenant_id, run_, ids), budget)
+    users.insert_created(session, [row for row in outcomes if isinstance(row, dict)])
+    return [_answer(op, row if isinstance(row, SCIMException) else row["resource"], ids, base)
+            for op, row in zip(run_, outcomes, strict=False)]
+
+
+def _each(
+    session: Session, tenant_id: int, run_: list[Any], ids: dict[str, str], base: str,
+    budget: int,
+) -> list[dict[str, Any]]:
+    answers: list[dict[str, Any]] = []
+    for operation in run_:
+        answers.append(_one(session, tenant_id, operation, ids, base))
+        budget -= int(answers[-1]["status"]) >= 400
+        if budget == 0:  # a budget of 0 from the start means no limit; it only goes below
+            break
+    return answers
+
+
+def _planned_posts(
+    session: Session, tenant_id: int, run_: list[Any], ids: dict[str, str]
+) -> list[Any]:
+    """Per POST of a run, in order: its planned row, or the error that refuses it."""
     outcomes: list[Any] = []
     readable: list[tuple[int, dict[str, Any]]] = []
     for index, operation in enumerate(run_):
@@ -99,10 +123,21 @@ def _many(
             outcomes.append(None)
         except SCIMException as exc:
             outcomes.append(exc)
-    created = users.create_many(session, tenant_id, [data for _, data in readable])
-    for (index, _), outcome in zip(readable, created, strict=True):
+    planned = users.plan_creates(session, tenant_id, [data for _, data in readable])
+    for (index, _), outcome in zip(readable, planned, strict=True):
         outcomes[index] = outcome
-    return [_answer(op, outcome, ids, base) for op, outcome in zip(run_, outcomes, strict=True)]
+    return outcomes
+
+
+def _cut(outcomes: list[Any], budget: int) -> list[Any]:
+    """The outcomes up to and including the error that exhausts ``budget`` (0: all)."""
+    if budget <= 0:
+        return outcomes
+    for index, outcome in enumerate(outcomes):
+        budget -= isinstance(outcome, SCIMException)
+        if budget == 0:
+            return outcomes[: index + 1]
+    return outcomes
 
 
 def _answer(

@@ -3,6 +3,12 @@
 A token is ``secrets.token_urlsafe(32)`` (256 bits). Only its SHA-256 is stored: a
 slow hash adds nothing for a random secret of that size, and it keeps authentication
 to one indexed lookup. Hashes are compared with ``hmac.compare_digest``.
+
+A server remembers each tenant's (id, token hash) for ``TOKEN_TTL`` seconds
+(``TokenCache``), which saves a query per request. A presented token that does not match
+the remembered hash is always checked against the database, so a new token works at
+once; an old token stays accepted for at most ``TOKEN_TTL`` seconds after ``rotate-token``
+(which runs in another process, so it cannot reach the servers' caches).
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from staffsync.kit.errors import Conflict, InvalidInput, NotFound
@@ -21,6 +28,8 @@ from staffsync.scview.errors import UnauthorizedException, UnknownDatabase
 from staffsync.scview.models import Tenant
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+TOKEN_TTL = 1.0  # seconds a server trusts a tenant's remembered token hash
+BY_NAME = select(Tenant.id, Tenant.token_hash).where(Tenant.name == bindparam("name"))
 
 
 class TenantExists(Conflict):
@@ -63,19 +72,42 @@ def rotate_token(session: Session, name: str) -> str:
     return token
 
 
-def authenticate(session: Session, name: str, authorization: str | None) -> int:
+class TokenCache:
+    """name -> (tenant id, token hash, expiry on the monotonic clock), for one database."""
+
+    def __init__(self, ttl: float = TOKEN_TTL) -> None:
+        self.ttl = ttl
+        self.entries: dict[str, tuple[int, str, float]] = {}
+
+    def lookup(self, name: str) -> tuple[int, str] | None:
+        entry = self.entries.get(name)
+        if entry is None or entry[2] < time.monotonic():
+            return None
+        return entry[0], entry[1]
+
+    def remember(self, name: str, tenant_id: int, hashed: str) -> None:
+        self.entries[name] = (tenant_id, hashed, time.monotonic() + self.ttl)
+
+
+def authenticate(
+    session: Session, name: str, authorization: str | None, cache: TokenCache | None = None
+) -> int:
     """The id of tenant ``name`` if ``authorization`` is ``Bearer <its token>``.
 
     Unknown name: 404 (so a client can tell a wrong Database name from a wrong token);
-    missing, malformed or wrong token, including another tenant's: 401.
+    missing, malformed or wrong token, including another tenant's: 401. A token matching
+    ``cache``'s remembered hash needs no query; any other is checked in the database.
     """
-    row = session.connection().execute(
-        select(Tenant.id, Tenant.token_hash).where(Tenant.name == name)
-    ).first()
-    if row is None:
-        raise UnknownDatabase(detail=f"No SCView database is named {name!r}.")
     scheme, _, token = (authorization or "").partition(" ")
     presented = token_hash(token.strip()) if scheme.lower() == "bearer" else ""
+    remembered = cache.lookup(name) if cache is not None else None
+    if remembered is not None and hmac.compare_digest(presented, remembered[1]):
+        return remembered[0]
+    row = session.connection().execute(BY_NAME, {"name": name}).first()
+    if row is None:
+        raise UnknownDatabase(detail=f"No SCView database is named {name!r}.")
+    if cache is not None:
+        cache.remember(name, int(row.id), row.token_hash)
     if not hmac.compare_digest(presented, row.token_hash):
         raise UnauthorizedException(detail="Missing or invalid bearer token for this database.")
     return int(row.id)
