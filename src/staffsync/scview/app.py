@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from staffsync.kit.db import is_sqlite, make_engine, session_factory
 from staffsync.kit.settings import get_settings
-from staffsync.scview import scim
+from staffsync.scview import pages, scim
 from staffsync.scview.errors import InvalidValueException, SCIMException, error_body
 from staffsync.scview.http import ScimResponse
 
@@ -27,6 +27,7 @@ def create_app(db_url: str) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.inline = is_sqlite(db_url)  # see http.blocking
     app.include_router(scim.router)
+    pages.mount(app)  # Admin > Users pages
     app.add_exception_handler(SCIMException, _scim_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
