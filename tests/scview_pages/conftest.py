@@ -7,6 +7,7 @@ admin account is created with the same service ``staffsync scview create-admin``
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,3 +99,8 @@ def sign_in(
     assert csrf is not None
     return client.post("/admin/login", data={"username": username, "password": password,
                                               "csrf": csrf.group(1), "next": "/admin/users"})
+
+
+def unique(prefix: str) -> str:
+    """A username prefix no other test uses (lower case, as a clerk would type it)."""
+    return f"{prefix}{uuid.uuid4().hex[:6]}"
