@@ -196,11 +196,13 @@ def users_view(session: Session, db: str, q: str, page: int, user: str) -> Users
 
 
 @router.get("/admin/users/results")
-def results_fragment(request: Request, db: str = "", q: str = "", page: str = "1") -> Response:
+def results_fragment(
+    request: Request, db: str = "", q: str = "", page: str = "1", user: str = ""
+) -> Response:
     with transaction(request.app.state.sessions) as session:
         require_admin(request, session)
         view = users_view(session, db, q, page_number(page), "")
-    return render(request, "admin/_results.html", view=view)
+    return render(request, "admin/_results.html", view=view, requested=user)
 
 
 @router.get("/admin/users/detail")

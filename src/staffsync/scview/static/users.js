@@ -11,6 +11,7 @@
   var DEBOUNCE_MS = 250;
   var timer = null;
   var pending = {};
+  var selected = new URLSearchParams(window.location.search).get("user") || "";
 
   function query(extra) {
     var params = new URLSearchParams();
@@ -52,8 +53,9 @@
       });
   }
 
+  // Reload the list; the selected user stays selected (and in the address, for reloads).
   function refresh(page) {
-    var params = query({ page: page });
+    var params = query({ page: page, user: selected });
     history.replaceState(null, "", "/admin/users?" + params);
     return load("/admin/users/results?" + params, results, "results");
   }
@@ -73,6 +75,7 @@
 
   function showUser(link) {
     var id = link.getAttribute("data-user");
+    selected = id;
     history.replaceState(null, "", link.getAttribute("href"));
     results.querySelectorAll("li.current").forEach(function (item) {
       item.classList.remove("current");
