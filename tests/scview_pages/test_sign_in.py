@@ -134,6 +134,9 @@ def test_a_page_of_users_never_holds_more_than_the_page_size(
                         params={"db": "oakwood-sd", "q": prefix, "page": "2"})
     assert second.text.count('class="user-link"') == 3
     assert f"{prefix}-{PAGE_SIZE + 2:03d}" in second.text and "Page 2 of 2" in second.text
+    past_the_end = client.get("/admin/users/results",
+                              params={"db": "oakwood-sd", "q": prefix, "page": "99"})
+    assert "Page 2 of 2" in past_the_end.text  # clamped to the last page
 
 
 def test_search_text_is_matched_literally(site: Site, client: httpx.Client) -> None:
@@ -144,6 +147,15 @@ def test_search_text_is_matched_literally(site: Site, client: httpx.Client) -> N
     response = client.get("/admin/users/results", params={"db": "lincoln-sd", "q": "_a%"})
     assert f"{prefix}_a%b" in response.text
     assert f"{prefix}xaxb" not in response.text  # _ and % are not wildcards
+
+
+def test_a_user_is_shown_only_under_its_own_database(site: Site, client: httpx.Client) -> None:
+    created = site.create_user("oakwood-sd", unique("own"), employee="E-OAK")
+    sign_in(client)
+    own = client.get("/admin/users/detail", params={"db": "oakwood-sd", "user": created["id"]})
+    assert own.status_code == 200 and "E-OAK" in own.text
+    other = client.get("/admin/users/detail", params={"db": "lincoln-sd", "user": created["id"]})
+    assert other.status_code == 404 and "E-OAK" not in other.text
 
 
 def test_unknown_database_and_user_get_a_helpful_message(client: httpx.Client) -> None:

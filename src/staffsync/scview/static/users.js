@@ -8,6 +8,7 @@
   var database = document.getElementById("db");
   var results = document.getElementById("results");
   var detail = document.getElementById("detail");
+  var announce = document.getElementById("announce");
   var DEBOUNCE_MS = 250;
   var timer = null;
   var pending = {};
@@ -57,7 +58,11 @@
   function refresh(page) {
     var params = query({ page: page, user: selected });
     history.replaceState(null, "", "/admin/users?" + params);
-    return load("/admin/users/results?" + params, results, "results");
+    return load("/admin/users/results?" + params, results, "results").then(function (html) {
+      // one short sentence for screen readers, not the whole list
+      var summary = results.querySelector(".count, .empty p");
+      if (html !== null && summary) { announce.textContent = summary.textContent.trim(); }
+    });
   }
 
   input.addEventListener("input", function () {
