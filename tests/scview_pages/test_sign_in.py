@@ -14,8 +14,8 @@ from sqlalchemy import select
 from staffsync.kit.db import make_engine, session_factory, transaction
 from staffsync.scview.admin_users import PAGE_SIZE
 from staffsync.scview.models import AdminSession
-from staffsync.scview.web_auth import COOKIE, IDLE_TIMEOUT
-from tests.scview_pages.conftest import Site, sign_in, unique
+from staffsync.scview.web_auth import COOKIE, IDLE_TIMEOUT, LOGIN_CSRF_COOKIE
+from tests.scview_pages.conftest import ADMIN, PASSWORD, Site, sign_in, unique
 
 
 @pytest.fixture
@@ -70,6 +70,32 @@ def test_session_cookie_is_http_only_and_same_site_lax(client: httpx.Client) -> 
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # plain HTTP here; set behind TLS
     assert client.get("/admin/users").status_code == 200
+
+
+def test_behind_tls_both_cookies_are_secure(site: Site) -> None:
+    # a TLS-terminating proxy on this host says so; uvicorn trusts 127.0.0.1 by default.
+    # The client talks plain HTTP to it, so it holds back Secure cookies: send them by hand.
+    proxied = {"X-Forwarded-Proto": "https"}
+    with httpx.Client(base_url=site.url, headers=proxied) as behind_tls:
+        form = behind_tls.get("/admin/login")
+        assert "Secure" in form.headers["set-cookie"]
+        response = behind_tls.post(
+            "/admin/login",
+            data={"username": ADMIN, "password": PASSWORD, "csrf": csrf_of(form.text)},
+            headers={"Cookie": f"{LOGIN_CSRF_COOKIE}={csrf_of(form.text)}"},
+        )
+    assert response.status_code == 303
+    session_cookie = next(value for value in response.headers.get_list("set-cookie")
+                          if value.startswith(f"{COOKIE}="))
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+
+
+def test_search_text_is_escaped_in_the_page(client: httpx.Client) -> None:
+    sign_in(client)
+    attack = "<img src=x onerror=alert(1)>"
+    page = client.get("/admin/users", params={"db": "lincoln-sd", "q": attack})
+    assert attack not in page.text
+    assert "No users match '&lt;img src=x onerror=alert(1)&gt;'." in page.text
 
 
 def test_pages_are_not_cached_framed_or_scripted_from_elsewhere(client: httpx.Client) -> None:
