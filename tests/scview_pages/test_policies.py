@@ -10,7 +10,15 @@ import pytest
 
 from staffsync.scview.admin_users import PAGE_SIZE, details, page_count, preferred
 from staffsync.scview.pages import page_number, safe_next
-from staffsync.scview.web_auth import IDLE_TIMEOUT, MAX_AGE, session_expired, tokens_match
+from staffsync.scview.web_auth import (
+    FAILURE_WINDOW,
+    IDLE_TIMEOUT,
+    MAX_AGE,
+    MAX_FAILURES,
+    session_expired,
+    throttled,
+    tokens_match,
+)
 
 T0 = datetime(2026, 1, 5, 8, 0)
 MINUTE = timedelta(minutes=1)
@@ -29,6 +37,20 @@ MINUTE = timedelta(minutes=1)
 def test_session_expiry(created: datetime, last_seen: datetime, moment: datetime,
                         expired: bool) -> None:
     assert session_expired(created, last_seen, moment) is expired
+
+
+@pytest.mark.parametrize(
+    ("failures", "since_first", "refused"),
+    [
+        (0, timedelta(0), False),
+        (MAX_FAILURES - 1, MINUTE, False),
+        (MAX_FAILURES, MINUTE, True),
+        (MAX_FAILURES + 3, FAILURE_WINDOW - MINUTE, True),
+        (MAX_FAILURES, FAILURE_WINDOW, False),  # the window has passed
+    ],
+)
+def test_sign_in_throttling(failures: int, since_first: timedelta, refused: bool) -> None:
+    assert throttled(failures, T0, T0 + since_first) is refused
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,15 @@ from sqlalchemy import select
 
 from staffsync.kit.db import make_engine, session_factory, transaction
 from staffsync.scview.admin_users import PAGE_SIZE
-from staffsync.scview.models import AdminSession
-from staffsync.scview.web_auth import COOKIE, IDLE_TIMEOUT, LOGIN_CSRF_COOKIE
+from staffsync.scview.admins import create_admin
+from staffsync.scview.models import AdminSession, LoginFailure
+from staffsync.scview.web_auth import (
+    COOKIE,
+    FAILURE_WINDOW,
+    IDLE_TIMEOUT,
+    LOGIN_CSRF_COOKIE,
+    MAX_FAILURES,
+)
 from tests.scview_pages.conftest import ADMIN, PASSWORD, Site, sign_in, unique
 
 
@@ -52,6 +59,36 @@ def test_unknown_admin_is_refused_like_a_wrong_password(client: httpx.Client) ->
     response = sign_in(client, username="nobody")
     assert response.status_code == 401
     assert "Wrong username or password." in response.text
+
+
+def test_repeated_wrong_passwords_lock_the_username_for_a_while(
+    site: Site, client: httpx.Client
+) -> None:
+    name = unique("guessed")
+    _create_admin(site.db_url, name)
+    for _ in range(MAX_FAILURES):
+        assert sign_in(client, username=name, password="guess guess guess").status_code == 401
+    refused = sign_in(client, username=name, password=PASSWORD)  # even the right one, for now
+    assert refused.status_code == 429
+    assert "Too many wrong passwords for this username." in refused.text
+    assert sign_in(client).status_code == 303  # other admins are not affected
+    _age_failures(site.db_url, FAILURE_WINDOW)
+    assert sign_in(client, username=name, password=PASSWORD).status_code == 303
+
+
+def _create_admin(db_url: str, name: str) -> None:
+    engine = make_engine(db_url)
+    with transaction(session_factory(engine)) as session:
+        create_admin(session, name, PASSWORD)
+    engine.dispose()
+
+
+def _age_failures(db_url: str, by: timedelta) -> None:
+    engine = make_engine(db_url)
+    with transaction(session_factory(engine)) as session:
+        for row in session.scalars(select(LoginFailure)):
+            row.window_start -= by
+    engine.dispose()
 
 
 def test_sign_in_without_the_form_token_is_refused(client: httpx.Client) -> None:

@@ -100,6 +100,16 @@ class AdminSession(Base):
     last_seen: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
 
 
+class LoginFailure(Base):
+    """Failed sign-ins per admin username in the current window (see ``web_auth``)."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+    count: Mapped[int] = mapped_column(Integer)
+
+
 # Core tables for the lean queries of the SCIM hot path.
 users: Table = ScimUser.__table__  # type: ignore[assignment]
 emails: Table = ScimEmail.__table__  # type: ignore[assignment]

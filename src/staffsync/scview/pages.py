@@ -142,8 +142,12 @@ def login(
     if not web_auth.tokens_match(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return _login_page(request, target, 400, username=username,
                            error="This sign-in form had expired. Please try again.")
-    with transaction(request.app.state.sessions) as session:
-        token = web_auth.sign_in(session, username.strip(), password)
+    try:
+        with transaction(request.app.state.sessions) as session:
+            token = web_auth.sign_in(session, username.strip(), password)
+    except web_auth.TooManyAttempts as refused:
+        return _login_page(request, target, refused.status, username=username,
+                           error=refused.message)
     if token is None:
         return _login_page(request, target, 401, username=username,
                            error="Wrong username or password.")

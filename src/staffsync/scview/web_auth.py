@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from staffsync.kit.errors import StaffsyncError
 from staffsync.scview.admins import verify_admin
-from staffsync.scview.models import AdminAccount, AdminSession
+from staffsync.scview.models import AdminAccount, AdminSession, LoginFailure
 from staffsync.scview.tenants import now
 
 COOKIE = "scview_session"
@@ -27,6 +29,17 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 MAX_AGE = timedelta(hours=12)
 # last_seen is rewritten at most this often, so browsing is not one write per request
 TOUCH_EVERY = timedelta(minutes=1)
+# password guessing: after MAX_FAILURES wrong passwords for one username inside
+# FAILURE_WINDOW, that username cannot sign in until the window has passed
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+class TooManyAttempts(StaffsyncError):
+    """Too many wrong passwords for this username. Wait 15 minutes, then try again."""
+
+    status = 429
+    code = "too_many_attempts"
 
 
 @dataclass(frozen=True)
@@ -55,10 +68,43 @@ def session_expired(created: datetime, last_seen: datetime, moment: datetime) ->
     return moment - last_seen > IDLE_TIMEOUT or moment - created > MAX_AGE
 
 
+def throttled(failures: int, window_start: datetime, moment: datetime) -> bool:
+    """``failures >= MAX_FAILURES and moment - window_start < FAILURE_WINDOW``."""
+    return failures >= MAX_FAILURES and moment - window_start < FAILURE_WINDOW
+
+
 def sign_in(session: Session, username: str, password: str) -> str | None:
-    """A new session's cookie token when the password is right, else None."""
+    """A new session's cookie token when the password is right, else None (and the
+    failure is counted); ``TooManyAttempts`` while the username is throttled."""
+    key = username[:100]
+    failure = session.get(LoginFailure, key, with_for_update=True)  # no lost counts on PG
+    if failure is not None and throttled(failure.count, failure.window_start, now()):
+        raise TooManyAttempts
     if not verify_admin(session, username, password):
+        _count_failure(session, failure, key)
         return None
+    if failure is not None:
+        session.delete(failure)
+    return _open_session(session, username)
+
+
+def _count_failure(session: Session, failure: LoginFailure | None, key: str) -> None:
+    """One more failure in the current window, or the first of a new window."""
+    moment = now()
+    if failure is not None and moment - failure.window_start < FAILURE_WINDOW:
+        failure.count += 1
+    elif failure is not None:
+        failure.window_start, failure.count = moment, 1
+    else:
+        try:
+            with session.begin_nested():  # a concurrent first failure may insert it first
+                session.add(LoginFailure(username=key, window_start=moment, count=1))
+        except IntegrityError:
+            pass
+    session.flush()
+
+
+def _open_session(session: Session, username: str) -> str:
     admin_id = session.scalar(select(AdminAccount.id).where(AdminAccount.username == username))
     moment = now()
     session.execute(delete(AdminSession).where(AdminSession.last_seen < moment - IDLE_TIMEOUT))

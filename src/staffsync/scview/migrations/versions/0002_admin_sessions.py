@@ -1,4 +1,4 @@
-"""admin sessions (the Admin > Users pages' login)
+"""admin sessions and failed sign-ins (the Admin > Users pages' login)
 
 Revision ID: 0002
 Revises: 0001
@@ -31,7 +31,17 @@ def upgrade() -> None:
         )
 
 
+    op.create_table(
+        "login_failures",
+        sa.Column("username", sa.String(length=100), nullable=False),
+        sa.Column("window_start", sa.DateTime(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("username"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("login_failures")
     with op.batch_alter_table("admin_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admin_sessions_last_seen"))
         batch_op.drop_index(batch_op.f("ix_admin_sessions_admin_id"))
