@@ -27,11 +27,11 @@ def create_app(db_url: str) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.inline = is_sqlite(db_url)  # see http.blocking
     app.include_router(scim.router)
-    pages.mount(app)  # Admin > Users pages
     app.add_exception_handler(SCIMException, _scim_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _scim_error)
+    pages.mount(app)  # the Admin > Users pages
     return app
 
 
