@@ -10,17 +10,20 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from staffsync.kit.db import make_engine, session_factory, transaction
 from staffsync.kit.migrate import upgrade
 from staffsync.kit.server import ServerThread
 from staffsync.scview.admins import create_admin
 from staffsync.scview.app import create_app
+from staffsync.scview.models import AdminSession
 from staffsync.scview.tenants import create_tenant
 from tests.databases import BACKENDS, fresh_database
 
@@ -104,3 +107,12 @@ def sign_in(
 def unique(prefix: str) -> str:
     """A username prefix no other test uses (lower case, as a clerk would type it)."""
     return f"{prefix}{uuid.uuid4().hex[:6]}"
+
+
+def age_sessions(db_url: str, by: timedelta) -> None:
+    """Move every admin session's clock back, as if nobody had used it for ``by``."""
+    engine = make_engine(db_url)
+    with transaction(session_factory(engine)) as session:
+        for row in session.scalars(select(AdminSession)):  # in Python: SQLite has no intervals
+            row.created, row.last_seen = row.created - by, row.last_seen - by
+    engine.dispose()

@@ -5,13 +5,15 @@ users, keyboard use and a narrow screen. Users are created over SCIM, as FIS doe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from staffsync.scview.web_auth import IDLE_TIMEOUT
 from tests.conftest import screenshot
-from tests.scview_pages.conftest import ADMIN, PASSWORD, Site, unique
+from tests.scview_pages.conftest import ADMIN, PASSWORD, Site, age_sessions, unique
 
 pytestmark = pytest.mark.browser
 DB = "lincoln-sd"
@@ -19,6 +21,10 @@ DB = "lincoln-sd"
 
 def sign_in(page: Page, site: Site, password: str = PASSWORD) -> None:
     page.goto(f"{site.url}/admin/users?db={DB}")
+    sign_in_here(page, password)
+
+
+def sign_in_here(page: Page, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(ADMIN)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
@@ -116,6 +122,15 @@ def test_deactivated_users_are_listed_and_shown_as_deactivated(page: Page, site:
     row.get_by_role("link", name=name).click()
     expect(page.locator('#detail [data-field="status"]')).to_have_text("Deactivated")
     screenshot(page, "scview-user-deactivated")
+
+
+def test_typing_after_the_session_ended_leads_back_to_sign_in(page: Page, site: Site) -> None:
+    sign_in(page, site)
+    age_sessions(site.db_url, IDLE_TIMEOUT + timedelta(minutes=1))
+    search(page, "a")
+    expect(page.get_by_role("status")).to_contain_text("30 minutes without activity")
+    sign_in_here(page)
+    expect(page).to_have_url(f"{site.url}/admin/users?db={DB}&q=a")  # back where it was
 
 
 def test_each_database_shows_only_its_own_users(page: Page, site: Site) -> None:

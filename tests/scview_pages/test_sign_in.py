@@ -14,7 +14,7 @@ from sqlalchemy import select
 from staffsync.kit.db import make_engine, session_factory, transaction
 from staffsync.scview.admin_users import PAGE_SIZE
 from staffsync.scview.admins import create_admin
-from staffsync.scview.models import AdminSession, LoginFailure
+from staffsync.scview.models import LoginFailure
 from staffsync.scview.web_auth import (
     COOKIE,
     FAILURE_WINDOW,
@@ -22,7 +22,7 @@ from staffsync.scview.web_auth import (
     LOGIN_CSRF_COOKIE,
     MAX_FAILURES,
 )
-from tests.scview_pages.conftest import ADMIN, PASSWORD, Site, sign_in, unique
+from tests.scview_pages.conftest import ADMIN, PASSWORD, Site, age_sessions, sign_in, unique
 
 
 @pytest.fixture
@@ -161,22 +161,13 @@ def test_sign_out_needs_the_page_token_and_ends_the_session(
 def test_idle_session_ends_after_the_timeout(site: Site, client: httpx.Client) -> None:
     sign_in(client)
     assert client.get("/admin/users").status_code == 200
-    _age_sessions(site.db_url, IDLE_TIMEOUT + timedelta(minutes=1))
+    age_sessions(site.db_url, IDLE_TIMEOUT + timedelta(minutes=1))
     response = client.get("/admin/users")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/admin/login?next=")
     assert "ended=1" in response.headers["location"]
     notice = client.get(response.headers["location"])
     assert "30 minutes without activity" in notice.text
-
-
-def _age_sessions(db_url: str, by: timedelta) -> None:
-    """Move every session's clock back, as if nobody had used it for ``by``."""
-    engine = make_engine(db_url)
-    with transaction(session_factory(engine)) as session:
-        for row in session.scalars(select(AdminSession)):  # in Python: SQLite has no intervals
-            row.created, row.last_seen = row.created - by, row.last_seen - by
-    engine.dispose()
 
 
 def test_a_page_of_users_never_holds_more_than_the_page_size(
