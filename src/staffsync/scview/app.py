@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from staffsync.kit.db import is_sqlite, make_engine, session_factory
 from staffsync.kit.settings import get_settings
-from staffsync.scview import scim
+from staffsync.scview import pages, scim
 from staffsync.scview.errors import InvalidValueException, SCIMException, error_body
 from staffsync.scview.http import ScimResponse
 from staffsync.scview.tenants import TokenCache
@@ -35,6 +35,7 @@ def create_app(db_url: str) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _scim_error)
+    pages.mount(app)  # the Admin > Users pages
     return app
 
 

@@ -82,6 +82,34 @@ class AdminAccount(Base):
     created: Mapped[datetime] = mapped_column(DateTime)
 
 
+class AdminSession(Base):
+    """A signed-in admin's browser session (the Admin > Users pages).
+
+    The cookie holds a random token; only its SHA-256 is stored, so a leaked table
+    cannot be replayed. ``last_seen`` drives the idle timeout.
+    """
+
+    __tablename__ = "admin_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    admin_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_accounts.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+    last_seen: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
+
+
+class LoginFailure(Base):
+    """Failed sign-ins per admin username in the current window (see ``web_auth``)."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+    count: Mapped[int] = mapped_column(Integer)
+
+
 # Core tables for the lean queries of the SCIM hot path.
 users: Table = ScimUser.__table__  # type: ignore[assignment]
 emails: Table = ScimEmail.__table__  # type: ignore[assignment]
