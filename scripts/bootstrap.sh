@@ -7,4 +7,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -qq --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -qq --disable-pip-version-check -e ".[${EXTRAS:-}]"
+SPEC="."
+if [ -n "${EXTRAS:-}" ]; then SPEC=".[${EXTRAS}]"; fi
+.venv/bin/python -m pip install -qq --disable-pip-version-check -e "$SPEC"

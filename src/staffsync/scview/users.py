@@ -10,6 +10,7 @@ another version fails with 412.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
