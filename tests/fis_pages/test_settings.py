@@ -111,7 +111,9 @@ def test_third_party_token_is_write_only(admin_page: Any, fis_site: Site) -> Non
 
 def test_test_connection_to_a_name_that_does_not_resolve(admin_page: Any,
                                                          fis_site: Site) -> None:
-    """Runs after the token test saved the End Point http://scview.invalid/."""
+    with transaction(fis_site.sessions) as session:
+        third_party.save(session, {"end_point": "http://scview.invalid/", "token": SECRET_TOKEN,
+                                   "database_name": "district1", "enabled": True})
     page = admin_page
     page.goto(f"{fis_site.url}/system/third-party")
     page.get_by_role("button", name="Test Connection").click()
