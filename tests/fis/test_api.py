@@ -73,13 +73,15 @@ def test_edit_last_name_with_a_reason_keeps_history(api: Api) -> None:
 
 def test_add_two_phones_and_move_the_primary(api: Api) -> None:
     sid = _add(api, email="ph@example.org")["staff_id"]
-    first = api.call("POST", f"/staff/{sid}/phones", json={"phone": "570-246-5970",
-                                                            "primary": True}).json()
-    second = api.call("POST", f"/staff/{sid}/phones", json={"phone": "(570) 246-5971",
-                                                             "type": "work"}).json()
+    added = [api.call("POST", f"/staff/{sid}/phones", json=body) for body in (
+        {"phone": "570-246-5970", "primary": True}, {"phone": "(570) 246-5971", "type": "work"})]
+    assert [r.status_code for r in added] == [201, 201]
+    first, second = (r.json() for r in added)
+    before = api.call("GET", f"/staff/{sid}/phones").json()
     moved = api.call("PATCH", f"/staff/{sid}/phones/{second['id']}", json={"primary": True})
     listed = api.call("GET", f"/staff/{sid}/phones").json()
     assert moved.status_code == 200
+    assert [p["primary"] for p in before] == [True, False]
     assert [(p["phone"], p["type"], p["primary"]) for p in listed] == [
         ("+15702465970", "cell", False), ("+15702465971", "work", True)]
     assert first["id"] != second["id"]
@@ -96,9 +98,13 @@ def test_sync_state_turns_dirty_only_when_a_synced_value_changes(
 
     _mark_synced(sessions, username)
     assert sync()["status"] == "synced"
-    api.call("PATCH", f"/staff/{sid}", json={"address1": "9 Oak Ave", "race": "asian"})
+    unsynced = api.call("PATCH", f"/staff/{sid}", json={"address1": "9 Oak Ave",
+                                                         "race": "asian"})
+    assert unsynced.status_code == 200
+    assert (unsynced.json()["address1"], unsynced.json()["race"]) == ("9 Oak Ave", "asian")
     assert sync()["dirty"] is False and sync()["status"] == "synced"
-    api.call("PATCH", f"/staff/{sid}", json={"first_name": "Janelle"})
+    synced = api.call("PATCH", f"/staff/{sid}", json={"first_name": "Janelle"})
+    assert synced.status_code == 200 and synced.json()["first_name"] == "Janelle"
     after = sync()
     assert after["dirty"] is True and after["status"] == "pending" and after["version"] == 2
 
@@ -126,12 +132,59 @@ def test_bad_input_names_every_field_and_writes_nothing(api: Api) -> None:
     assert api.call("GET", f"/staff?q={last}").json() == []
 
 
-def test_framework_validation_errors_have_the_same_shape(api: Api) -> None:
-    response = api.call("POST", "/staff", json=staff_data(ssn=123456789, colour="blue"))
+def test_wrong_types_and_unknown_fields_are_named_beside_every_other_problem(
+    api: Api
+) -> None:
+    """A number where text belongs is the service's problem too, so it is reported with
+    the rest instead of hiding them; the value is never echoed."""
+    last = _unique_last()
+    response = api.call("POST", "/staff", json=staff_data(
+        last_name=last, ssn=123456789, zip_code="abc", hire_date=20240101, colour="blue"))
     assert response.status_code == 422
     body = response.json()
-    assert body["code"] == "invalid_input" and set(body["fields"]) == {"ssn", "colour"}
-    assert body["fields"]["colour"] == "Unknown field" and "123456789" not in response.text
+    assert body["code"] == "invalid_input" and body["fields"] == {
+        "ssn": "SSN must be text", "zip_code": "ZIP Code must be 5 or 9 digits",
+        "hire_date": "Enter a date as YYYY-MM-DD", "colour": "Unknown field"}
+    assert "123456789" not in response.text
+    assert api.call("GET", f"/staff?q={last}").json() == []
+
+
+def test_a_phone_primary_flag_must_be_true_or_false(api: Api) -> None:
+    sid = _add(api, email="flag@example.org")["staff_id"]
+    response = api.call("POST", f"/staff/{sid}/phones",
+                        json={"phone": "57", "primary": "yes", "kind": "cell"})
+    assert response.status_code == 422
+    assert set(response.json()["fields"]) == {"phone", "primary", "kind"}
+    assert response.json()["fields"]["primary"] == "Must be true or false"
+    assert api.call("GET", f"/staff/{sid}/phones").json() == []
+
+
+def test_edit_last_name_names_unknown_fields_with_the_missing_reason(api: Api) -> None:
+    sid = _add(api)["staff_id"]
+    response = api.call("POST", f"/staff/{sid}/last-name",
+                        json={"last_name": 42, "why": "Marriage"})
+    assert response.status_code == 422 and response.json()["fields"] == {
+        "last_name": "Last Name must be text", "reason": "Reason is required",
+        "why": "Unknown field"}
+
+
+def test_staff_id_is_refused_on_edit_while_auto_assigned_and_editable_otherwise(
+    api: Api
+) -> None:
+    sid = _add(api, email="sid@example.org")["staff_id"]
+    refused = api.call("PATCH", f"/staff/{sid}", json={"staff_id": "HAND-1"})
+    assert refused.status_code == 422 and set(refused.json()["fields"]) == {"staff_id"}
+    assert api.call("GET", f"/staff/{sid}").status_code == 200
+    off = api.call("PUT", "/settings/parameters", admin=True, json={"auto_assign_id": False})
+    assert off.status_code == 200
+    try:
+        moved = api.call("PATCH", f"/staff/{sid}", json={"staff_id": f"H-{sid}"})
+        assert moved.status_code == 200 and moved.json()["staff_id"] == f"H-{sid}"
+        assert api.call("GET", f"/staff/{sid}").status_code == 404
+        user = api.call("GET", f"/users/{moved.json()['username']}", admin=True).json()
+        assert user["staff_id"] == f"H-{sid}" and user["sync"]["dirty"] is True
+    finally:
+        api.call("PUT", "/settings/parameters", admin=True, json={"auto_assign_id": True})
 
 
 def test_staff_search_and_not_found(api: Api) -> None:
@@ -178,10 +231,14 @@ def test_parameters_round_trip_and_validation(api: Api) -> None:
                        json={"username_pattern": "{first_name}{last_initial}"})
     refused = api.call("PUT", "/settings/parameters", admin=True,
                        json={"username_pattern": "{nick}", "next_staff_id": 0})
+    mistyped = api.call("PUT", "/settings/parameters", admin=True, json={
+        "auto_assign_id": "yes", "username_pattern": 7, "system_usernames": "Admin"})
     restored = api.call("PUT", "/settings/parameters", admin=True, json=original)
     assert changed.json()["username_pattern"] == "{first_name}{last_initial}"
     assert refused.status_code == 422 and set(refused.json()["fields"]) == {
         "username_pattern", "next_staff_id"}
+    assert mistyped.status_code == 422 and set(mistyped.json()["fields"]) == {
+        "auto_assign_id", "username_pattern", "system_usernames"}
     assert restored.json() == original
 
 

@@ -89,7 +89,8 @@ def edit_demographics(staff_id: str, body: schemas.StaffIn, session: SessionDep,
 def edit_last_name(staff_id: str, body: schemas.LastNameIn, session: SessionDep,
                    key: Hr) -> schemas.StaffOut:
     changed = staff.change_last_name(session, staff_id, body.last_name, body.reason,
-                                     changed_by=f"api key {key.name}")
+                                     changed_by=f"api key {key.name}",
+                                     unknown=body.model_extra or {})
     return schemas.staff_out(changed)
 
 

@@ -39,16 +39,21 @@ def update_parameters(session: Session, changes: dict[str, Any]) -> Parameters:
 
 def _check(changes: dict[str, Any]) -> dict[str, str]:
     problems = {name: "Unknown parameter" for name in changes if name not in EDITABLE}
+    for name in ("auto_assign_id", "auto_assign_username"):
+        if name in changes and not isinstance(changes[name], bool):
+            problems[name] = "Must be true or false"
     if "next_staff_id" in changes and not _positive_int(changes["next_staff_id"]):
         problems["next_staff_id"] = "Next number must be a positive whole number"
-    pattern = changes.get("username_pattern")
-    if pattern is not None:
-        why = usernames.check_pattern(pattern)
+    if "username_pattern" in changes:
+        pattern = changes["username_pattern"]
+        why = (usernames.check_pattern(pattern) if isinstance(pattern, str)
+               else "Username pattern must be text")
         if why:
             problems["username_pattern"] = why
-    names = changes.get("system_usernames")
-    if names is not None and not all(isinstance(n, str) and n.strip() for n in names):
-        problems["system_usernames"] = "System usernames must be non-empty names"
+    if "system_usernames" in changes:
+        names = changes["system_usernames"]
+        if not (isinstance(names, list) and all(isinstance(n, str) and n.strip() for n in names)):
+            problems["system_usernames"] = "System usernames must be a list of non-empty names"
     return problems
 
 

@@ -1,19 +1,26 @@
 """The JSON API's bodies.
 
-Inputs are deliberately loose (text, ``None`` allowed) so that the services check every
-field and report all problems at once; unknown fields are refused. Outputs never carry
+Inputs are deliberately loose: the OpenAPI document states each field's type, but any JSON
+value is passed on, so that the services check every field (types included) and report all
+problems at once; unknown fields are refused. Outputs never carry
 the SSN except masked, and never the Third Party token.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from staffsync.fis import sync_state
 from staffsync.fis.models import CHOICES, LastNameChange, Staff, StaffPhone, User
+
+# Any JSON value reaches the service's checks; the schema documents what is expected.
+Text = Annotated[Any, WithJsonSchema({"type": ["string", "null"]})]
+Flag = Annotated[Any, WithJsonSchema({"type": ["boolean", "null"]})]
+Number = Annotated[Any, WithJsonSchema({"type": ["integer", "null"]})]
+Names = Annotated[Any, WithJsonSchema({"type": ["array", "null"], "items": {"type": "string"}})]
 
 
 def _one_of(name: str) -> Any:
@@ -21,53 +28,56 @@ def _one_of(name: str) -> Any:
 
 
 class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown fields are passed on too, so the service names them beside every other
+    problem ("Unknown field"); the schema still documents them as refused."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False})
 
 
 class StaffIn(Input):
     """Add Staff / Edit Demographics. Selects take the documented enumeration values."""
 
-    ssn: str | None = Field(None, description="9 digits; dashes allowed. Never returned.")
-    last_name: str | None = Field(None, description="Add Staff only; then Edit Last Name.")
-    first_name: str | None = None
-    address1: str | None = None
-    zip_code: str | None = Field(None, description="5 or 9 digits (12345 or 12345-6789).")
-    gender: str | None = _one_of("gender")
-    race: str | None = _one_of("race")
-    staff_status: str | None = _one_of("staff_status")
-    employment_status: str | None = _one_of("employment_status")
-    hire_date: str | None = Field(None, description="YYYY-MM-DD.")
-    act29: str | None = _one_of("act29")
-    email: str | None = Field(None, description="Entering one creates the FIS user.")
-    staff_id: str | None = Field(None, description="Only when Auto Assign ID is false.")
-    username: str | None = Field(
+    ssn: Text = Field(None, description="9 digits; dashes allowed. Never returned.")
+    last_name: Text = Field(None, description="Add Staff only; then Edit Last Name.")
+    first_name: Text = None
+    address1: Text = None
+    zip_code: Text = Field(None, description="5 or 9 digits (12345 or 12345-6789).")
+    gender: Text = _one_of("gender")
+    race: Text = _one_of("race")
+    staff_status: Text = _one_of("staff_status")
+    employment_status: Text = _one_of("employment_status")
+    hire_date: Text = Field(None, description="YYYY-MM-DD.")
+    act29: Text = _one_of("act29")
+    email: Text = Field(None, description="Entering one creates the FIS user.")
+    staff_id: Text = Field(None, description="Only when Auto Assign ID is false.")
+    username: Text = Field(
         None, description="Only when Auto Assign Staff Username is false.")
 
 
 class LastNameIn(Input):
-    last_name: str | None = None
-    reason: str | None = None
+    last_name: Text = None
+    reason: Text = None
 
 
 class PhoneIn(Input):
-    phone: str | None = Field(None, description="Any US format, or + and a country code.")
-    type: str | None = _one_of("phone_type")
-    primary: bool | None = Field(None, description="Only the primary phone syncs.")
+    phone: Text = Field(None, description="Any US format, or + and a country code.")
+    type: Text = _one_of("phone_type")
+    primary: Flag = Field(None, description="Only the primary phone syncs.")
 
 
 class ParametersIn(Input):
-    auto_assign_id: bool | None = None
-    next_staff_id: int | None = None
-    auto_assign_username: bool | None = None
-    username_pattern: str | None = None
-    system_usernames: list[str] | None = None
+    auto_assign_id: Flag = None
+    next_staff_id: Number = None
+    auto_assign_username: Flag = None
+    username_pattern: Text = None
+    system_usernames: Names = None
 
 
 class ThirdPartyIn(Input):
-    end_point: str | None = None
-    token: str | None = None
-    database_name: str | None = None
-    enabled: bool | None = None
+    end_point: Text = None
+    token: Text = None
+    database_name: Text = None
+    enabled: Flag = None
 
 
 class ErrorOut(BaseModel):

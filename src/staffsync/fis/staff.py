@@ -137,12 +137,13 @@ def _apply(session: Session, staff: Staff, values: dict[str, Any]) -> None:
 
 
 def change_last_name(session: Session, staff_id: str, new_name: Any, reason: Any,
-                     changed_by: str) -> Staff:
+                     changed_by: str, unknown: Mapping[str, Any] = {}) -> Staff:
     """Edit Last Name: both a new last name and a reason are required; the old and new
-    names, the reason, the time and who made the change are kept as history."""
+    names, the reason, the time and who made the change are kept as history. Fields in
+    ``unknown`` are refused beside the others."""
     staff = get(session, staff_id)
     values, problems = checks.clean(
-        {"last_name": new_name, "reason": reason},
+        {**unknown, "last_name": new_name, "reason": reason},
         {"last_name": CHECKS["last_name"], "reason": checks.text_of(200, "Reason")},
         {"last_name": "New Last Name", "reason": "Reason"},
     )
