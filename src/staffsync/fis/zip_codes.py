@@ -25,7 +25,7 @@ class ZipCodeNotFound(NotFound):
 
 
 def _state(raw: Any) -> str:
-    value = checks.text_of(2, "State")(raw).upper()
+    value = checks.text_of(60, "State")(raw).upper()
     if not re.fullmatch(r"[A-Z]{2}", value):
         raise checks.Bad("State must be the two-letter abbreviation, e.g. PA")
     return value
