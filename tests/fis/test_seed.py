@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from staffsync.cli import app
-from staffsync.fis import checks, seed, users
+from staffsync.fis import checks, seed, users, zip_codes
 from staffsync.fis.models import Staff, StaffPhone, SyncState, User
 from staffsync.kit.db import make_engine, session_factory
 
@@ -36,6 +36,15 @@ def test_seeded_staff_follow_the_rules(session: Session) -> None:
     assert dirty == done.users + again.users
 
 
+def test_seed_fills_the_zip_code_directory_once(session: Session) -> None:
+    seed.seed(session, 30, random.Random(5))
+    seed.seed(session, 10, random.Random(6))
+    directory = {z.zip_code: z.city for z in zip_codes.directory(session)}
+    assert directory == {zip_code: city for zip_code, city, _ in seed.DIRECTORY}
+    used = set(session.scalars(select(Staff.zip_code).distinct()))
+    assert used and used <= set(directory)
+
+
 def test_one_primary_per_staff_holds_in_the_database(session: Session) -> None:
     seed.seed(session, 40, random.Random(3))
     per_staff = (select(StaffPhone.staff_pk, func.count().label("n"))
@@ -50,5 +59,7 @@ def test_seed_command(fresh_fis_url: str) -> None:
     engine = make_engine(fresh_fis_url)
     with session_factory(engine)() as session:
         counted = session.scalar(select(func.count()).select_from(User))
+        directory = [z.zip_code for z in zip_codes.directory(session)]
     engine.dispose()
     assert counted is not None and counted > 100
+    assert directory == sorted(seed.ZIPS)

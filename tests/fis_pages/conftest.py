@@ -118,12 +118,27 @@ def field(page: Any, label: str) -> Any:
 
 
 def fill_add_staff(page: Any, **values: str) -> None:
-    """Fill Add Staff; ``values`` override the defaults, ``""`` leaves a field empty."""
+    """Fill Add Staff; ``values`` override the defaults, ``""`` leaves a field empty.
+
+    ZIP Code is a select of the ZIP Code directory: a ZIP the directory lacks (a new
+    site's directory is empty) is first added on HR/PY > Staff > Directories > ZIP Codes.
+    """
     fields = {"SSN": new_ssn(), "Last": "Rivera", "First": "Ana", "Address 1": "12 Oak St",
-              "ZIP Code": "17837", "Hire Date": "2021-08-23", "Email Address": ""}
-    selects = {"Gender": "female", "Race": "hispanic_latino", "Staff Status": "active",
-               "Employment Status": "full_time", "Act 29": "new"}
-    for label, value in (fields | selects | values).items():
+              "Hire Date": "2021-08-23", "Email Address": ""}
+    selects = {"ZIP Code": "17837", "Gender": "female", "Race": "hispanic_latino",
+               "Staff Status": "active", "Employment Status": "full_time", "Act 29": "new"}
+    wanted = fields | selects | values
+    zip_code = wanted["ZIP Code"]
+    if zip_code and page.locator(f'#zip_code option[value="{zip_code}"]').count() == 0:
+        back = page.url
+        page.get_by_role("link", name="ZIP Codes", exact=True).click()
+        field(page, "ZIP Code").fill(zip_code)
+        field(page, "City").fill("Lewisburg")
+        field(page, "State").fill("PA")
+        page.get_by_role("button", name="Add", exact=True).click()
+        page.wait_for_url("**/hr/zip-codes?done=added")
+        page.goto(back)
+    for label, value in wanted.items():
         target = field(page, label)
         if label in selects:
             target.select_option(value)

@@ -9,7 +9,7 @@ import pytest
 from staffsync.fis import parameters, third_party
 from staffsync.kit.db import transaction
 from tests.conftest import screenshot
-from tests.fis_pages.conftest import Site, field, fill_add_staff
+from tests.fis_pages.conftest import Site, field, fill_add_staff, new_ssn
 
 # The group keeps a module on one xdist worker: one live server per module.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_settings")]
@@ -32,6 +32,7 @@ def test_parameters_auto_assign_id_off_asks_for_the_staff_id(clerk_page: Any,
     assert page.locator("#staff_id-error").inner_text() == (
         "Staff ID is required (Auto Assign ID is false)")
     field(page, "Staff ID").fill("T-77")
+    field(page, "SSN").fill(new_ssn())  # a refused Add Staff never shows the SSN again
     page.get_by_role("button", name="Save").click()
     assert page.get_by_test_id("staff-id").inner_text() == "T-77"
     page.goto(f"{fis_site.url}/hr/parameters")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from staffsync.fis.models import Staff, SyncState, User
 from staffsync.kit.db import transaction
 from tests.conftest import screenshot
-from tests.fis_pages.conftest import Site, add_staff, field, fill_add_staff
+from tests.fis_pages.conftest import Site, add_staff, field, fill_add_staff, new_ssn
 
 # The group keeps a module on one xdist worker: one live server per module.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_staff")]
@@ -41,6 +41,64 @@ def test_add_staff_with_email_shows_staff_id_and_username(clerk_page: Any,
         assert session.get(SyncState, user.id) is not None  # due for sync
 
 
+SELECTS = ("ZIP Code", "Gender", "Race", "Staff Status", "Employment Status", "Act 29")
+
+
+def _tag(page: Any, label: str) -> str:
+    return str(field(page, label).evaluate("e => e.tagName"))
+
+
+def test_the_six_choice_fields_are_selects(clerk_page: Any, fis_site: Site) -> None:
+    page = clerk_page
+    add_staff(page, fis_site, **{"Last": "Selectmann", "First": "Sel"})
+    assert [_tag(page, label) for label in SELECTS] == ["SELECT"] * 6  # Edit Demographics
+    assert field(page, "ZIP Code").input_value() == "17837"
+    page.goto(f"{fis_site.url}/hr/staff/add")
+    assert [_tag(page, label) for label in SELECTS] == ["SELECT"] * 6  # Add Staff
+    assert page.locator("#zip_code option:checked").inner_text() == "Select…"
+    assert "17837 \N{EN DASH} Lewisburg, PA" in page.locator("#zip_code option").all_inner_texts()
+
+
+def test_a_refused_add_staff_never_shows_the_ssn_again(clerk_page: Any, fis_site: Site) -> None:
+    page = clerk_page
+    page.goto(f"{fis_site.url}/hr/staff/add")
+    typed = new_ssn()
+    fill_add_staff(page, **{"SSN": f"{typed[:3]}-{typed[3:5]}-{typed[5:]}", "First": "",
+                            "Last": "Ssnless"})
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("#first_name-error").inner_text() == "First Name is required"
+    assert field(page, "SSN").input_value() == ""
+    assert page.locator("#ssn-hint").inner_text() == (
+        "For privacy the SSN is not shown again: please re-enter it (9 digits).")
+    html = page.content()
+    assert typed not in html and f"{typed[:3]}-{typed[3:5]}-{typed[5:]}" not in html
+    assert field(page, "Last").input_value() == "Ssnless"
+    field(page, "First").fill("Sam")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("#ssn-error").inner_text() == "SSN is required"
+    field(page, "SSN").fill(typed)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**?done=added")
+    assert page.get_by_text("***-**-" + typed[5:]).is_visible()
+
+
+def test_the_menu_nests_the_parameters_under_staff(clerk_page: Any, fis_site: Site) -> None:
+    """HR/Payroll > Staff > Directories > Parameters and ... > Staff Portal > Staff Portal
+    Username Parameters, as the seed reaches them."""
+    page = clerk_page
+    page.goto(f"{fis_site.url}/hr/staff")
+    staff = page.get_by_role("navigation", name="FIS menu").locator("li").filter(
+        has=page.get_by_role("link", name="Staff", exact=True)).first
+    directories = staff.locator("li").filter(has_text="Directories").first
+    portal = staff.locator("li").filter(has_text="Staff Portal").first
+    assert directories.get_by_role("link").all_inner_texts() == ["Parameters", "ZIP Codes"]
+    assert portal.get_by_role("link").all_inner_texts() == ["Staff Portal Username Parameters"]
+    portal.get_by_role("link", name="Staff Portal Username Parameters").click()
+    assert page.get_by_role("heading", name="Staff Portal Username Parameters").is_visible()
+    page.get_by_role("link", name="Parameters", exact=True).click()
+    assert page.get_by_role("heading", name="Parameters", exact=True).is_visible()
+
+
 def test_add_staff_without_email_creates_no_user(clerk_page: Any, fis_site: Site) -> None:
     add_staff(clerk_page, fis_site, **{"Last": "Nomail", "First": "Nora"})
     assert clerk_page.get_by_test_id("username").inner_text().startswith("—")
@@ -66,12 +124,17 @@ def test_add_staff_errors_show_beside_each_field_and_keep_the_input(
 
 def test_staff_search_finds_partial_names(clerk_page: Any, fis_site: Site) -> None:
     add_staff(clerk_page, fis_site, **{"Last": "Wojcik", "First": "Zofia"})
+    add_staff(clerk_page, fis_site, **{"Last": "Keller-Brandt", "First": "Ute"})
     page = clerk_page
     page.goto(f"{fis_site.url}/hr/staff")
     page.get_by_label("Search by last name").fill("woj")
     page.get_by_role("button", name="Search").click()
     assert page.get_by_role("link", name="Wojcik, Zofia").is_visible()
     screenshot(page, "staff-search")
+    page.get_by_label("Search by last name").fill("BRANDT")
+    page.get_by_role("button", name="Search").click()
+    assert page.locator("tbody td a").all_inner_texts() == ["Keller-Brandt, Ute"]
+    assert page.get_by_test_id("showing").inner_text() == "Showing 1\N{EN DASH}1 of 1"
     page.get_by_label("Search by last name").fill("zzzz")
     page.get_by_role("button", name="Search").click()
     assert "No staff match" in page.locator(".empty").inner_text()

@@ -154,6 +154,17 @@ class Staff(Base):
     )
 
 
+class ZipCode(Base):
+    """HR/PY > Staff > Directories > ZIP Codes: the district's ZIP codes, offered as the
+    ZIP Code select on Add Staff and Edit Demographics. ``zip_code`` is 5 or 9 digits."""
+
+    __tablename__ = "zip_code"
+
+    zip_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    city: Mapped[str] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(2))
+
+
 class StaffPhone(Base):
     __tablename__ = "staff_phone"
     __table_args__ = (

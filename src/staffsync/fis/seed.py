@@ -1,8 +1,9 @@
 """A plausible sample district for demos and benchmarks: ``staffsync fis seed --staff N``.
 
-Per staff member: a name from common US first and last names (some with accents and
-apostrophes), about 95% with an email (and so a user, due for sync), about 3% inactive,
-one to three phones of which exactly one is primary. SSNs start with 9, a range the
+The district's ZIP codes fill the ZIP Code directory. Per staff member: a name from
+common US first and last names (some with accents and apostrophes), about 95% with an
+email (and so a user, due for sync), about 3% inactive, one to three phones of which
+exactly one is primary. SSNs start with 9, a range the
 Social Security Administration never issues, so seeded SSNs are recognisably fake; they
 are derived from the Staff ID, so seeding twice never collides. Rows are bulk-inserted
 in batches, so 10,000 staff take seconds and memory stays flat.
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from staffsync.fis import parameters, secrets, usernames
+from staffsync.fis import parameters, secrets, usernames, zip_codes
 from staffsync.fis.models import (
     Act29,
     EmploymentStatus,
@@ -47,7 +48,12 @@ LAST = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martin
         "Roberts Kowalski Schmidt Yoder Stoltzfus Núñez Peña O'Brien O'Neill D'Angelo "
         "Müller Brennan-Walsh").split()
 STREETS = "Main Market Front Mill Church Water Chestnut Walnut Pine Maple Spruce Hemlock".split()
-ZIPS = ("17837", "17821", "17801", "17847", "17870", "178371234", "17815", "17844")
+# The sample district's ZIP Code directory (HR/PY > Staff > Directories > ZIP Codes).
+DIRECTORY = (("17837", "Lewisburg", "PA"), ("178371234", "Lewisburg", "PA"),
+             ("17821", "Danville", "PA"), ("17801", "Sunbury", "PA"),
+             ("17847", "Milton", "PA"), ("17870", "Selinsgrove", "PA"),
+             ("17815", "Bloomsburg", "PA"), ("17844", "Mifflinburg", "PA"))
+ZIPS = tuple(zip_code for zip_code, _, _ in DIRECTORY)
 BATCH = 1000
 
 
@@ -64,7 +70,9 @@ class Seeded:
 
 def seed(session: Session, count: int, rng: random.Random,
          progress: Callable[[int], None] = lambda _: None) -> Seeded:
-    """Insert ``count`` staff in batches of ``BATCH``, calling ``progress(n)`` after each."""
+    """Insert ``count`` staff in batches of ``BATCH``, calling ``progress(n)`` after each;
+    the district's ZIP codes go into the ZIP Code directory first (once)."""
+    zip_codes.add_missing(session, DIRECTORY)
     box = secrets.current()
     taken = set(session.scalars(select(User.username_key))) | parameters.system_usernames(session)
     pattern = parameters.load(session).username_pattern

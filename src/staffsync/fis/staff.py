@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from staffsync.fis import checks, parameters, secrets, users
@@ -75,17 +75,26 @@ def get(session: Session, staff_id: str) -> Staff:
     return staff
 
 
+def _matching(q: str | None) -> ColumnElement[bool]:
+    """Staff Search's condition: ``q`` anywhere in the last name, first name, Staff ID or
+    email, case-insensitively (SQL ``LIKE``, so the database does the matching)."""
+    part = (q or "").strip().lower()
+    if not part:
+        return true()
+    return or_(*(func.lower(column).contains(part, autoescape=True)
+                 for column in (Staff.last_name, Staff.first_name, Staff.staff_id, Staff.email)))
+
+
 def search(session: Session, q: str | None, limit: int, offset: int) -> list[Staff]:
-    """Staff Search: last name, first name, Staff ID or email prefix, case-insensitive."""
-    query = select(Staff).options(selectinload(Staff.user))
-    if q:
-        prefix = q.strip().lower()
-        query = query.where(or_(*(
-            func.lower(column).startswith(prefix, autoescape=True)
-            for column in (Staff.last_name, Staff.first_name, Staff.staff_id, Staff.email)
-        )))
+    """Staff Search: the staff matching ``q`` (see ``_matching``), in name order."""
+    query = select(Staff).options(selectinload(Staff.user)).where(_matching(q))
     query = query.order_by(Staff.last_name, Staff.first_name, Staff.id)
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def count(session: Session, q: str | None) -> int:
+    """How many staff ``search`` finds for ``q`` in all (for "Showing 51-100 of 2,027")."""
+    return session.scalar(select(func.count()).select_from(Staff).where(_matching(q))) or 0
 
 
 def add(session: Session, data: Mapping[str, Any]) -> Staff:

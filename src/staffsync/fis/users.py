@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from staffsync.fis import parameters, sync_state, usernames
@@ -151,18 +151,29 @@ def get(session: Session, username: str) -> User:
     return user
 
 
+def _matching(q: str | None) -> ColumnElement[bool]:
+    """The Users search's condition: a username, last name, first name or Staff ID that
+    starts with ``q``, case-insensitively."""
+    prefix = (q or "").strip().lower()
+    if not prefix:
+        return true()
+    return or_(
+        User.username_key.startswith(prefix, autoescape=True),
+        func.lower(Staff.last_name).startswith(prefix, autoescape=True),
+        func.lower(Staff.first_name).startswith(prefix, autoescape=True),
+        func.lower(Staff.staff_id).startswith(prefix, autoescape=True),
+    )
+
+
 def search(session: Session, q: str | None, limit: int, offset: int) -> list[User]:
-    """Users by username, name or Staff ID prefix (case-insensitive), username order."""
-    query = select(User).outerjoin(Staff, User.staff_pk == Staff.id)
-    if q:
-        prefix = q.strip().lower()
-        query = query.where(
-            or_(
-                User.username_key.startswith(prefix, autoescape=True),
-                func.lower(Staff.last_name).startswith(prefix, autoescape=True),
-                func.lower(Staff.first_name).startswith(prefix, autoescape=True),
-                func.lower(Staff.staff_id).startswith(prefix, autoescape=True),
-            )
-        )
+    """Users matching ``q`` (see ``_matching``), in username order."""
+    query = select(User).outerjoin(Staff, User.staff_pk == Staff.id).where(_matching(q))
     query = query.options(selectinload(User.sync_state), selectinload(User.staff))
     return list(session.scalars(query.order_by(User.username_key).limit(limit).offset(offset)))
+
+
+def count(session: Session, q: str | None) -> int:
+    """How many users ``search`` finds for ``q`` in all."""
+    query = (select(func.count()).select_from(User)
+             .outerjoin(Staff, User.staff_pk == Staff.id).where(_matching(q)))
+    return session.scalar(query) or 0

@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from staffsync.fis.pages import login, settings, staff, sync, system
+from staffsync.fis.pages import login, settings, staff, sync, system, zip_codes
 from staffsync.fis.pages.common import STATIC
 from staffsync.fis.pages.jobs import Jobs
 from staffsync.fis.web_auth import WebSettings
@@ -20,6 +20,8 @@ from staffsync.fis.web_auth import WebSettings
 def mount(app: FastAPI, idle: timedelta | None = None) -> None:
     app.state.idle_timeout = idle or timedelta(minutes=WebSettings().fis_idle_minutes)
     app.state.sync_jobs = Jobs()
-    for router in (login.router, staff.router, settings.router, system.router, sync.router):
+    routers = (login.router, staff.router, settings.router, zip_codes.router, system.router,
+               sync.router)
+    for router in routers:
         app.include_router(router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

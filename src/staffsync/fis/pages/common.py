@@ -11,6 +11,7 @@ call.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +23,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import URL
 
 from staffsync.fis import web_auth
 from staffsync.fis.models import Role
@@ -126,6 +128,44 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
     context["path"] = request.url.path
     return templates.TemplateResponse(request, name, context, status_code=status,
                                       headers=PAGE_HEADERS)
+
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One page of a long list: page ``number`` (from 1) of ``size`` rows, ``total`` in all."""
+
+    number: int
+    size: int
+    total: int
+    url: str  # this page's URL, search included
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def text(self) -> str:
+        """``Showing 51-100 of 2,027`` (with an en dash)."""
+        last = min(self.offset + self.size, self.total)
+        return f"Showing {self.offset + 1:,}\N{EN DASH}{last:,} of {self.total:,}"
+
+    def link(self, number: int) -> str | None:
+        """The URL of page ``number``, or None when there is no such page."""
+        if number < 1 or (number - 1) * self.size >= self.total:
+            return None
+        return str(URL(self.url).include_query_params(page=number))
+
+
+def paging(request: Request, total: int, size: int = PAGE_SIZE) -> Paging:
+    """The page the ``page`` query parameter asks for, kept within the list's pages."""
+    raw = request.query_params.get("page", "")
+    last = max(1, -(-total // size))
+    number = min(max(int(raw), 1), last) if raw.isdigit() else 1
+    url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Paging(number, size, total, url)
 
 
 def redirect(url: str) -> Response:

@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from staffsync.fis import parameters, phones, schemas, staff
+from staffsync.fis import parameters, phones, schemas, staff, zip_codes
 from staffsync.fis.models import (
     Act29,
     EmploymentStatus,
@@ -26,6 +25,7 @@ from staffsync.fis.pages.common import (
     PageRoute,
     PageSession,
     options,
+    paging,
     redirect,
     render,
 )
@@ -51,12 +51,6 @@ DONE = {
 }
 
 
-def _known_zip_codes(session: Session) -> list[str]:
-    """The ZIP codes already used in the district, offered as the ZIP Code choices."""
-    query = select(Staff.zip_code).distinct().order_by(Staff.zip_code).limit(200)
-    return list(session.scalars(query))
-
-
 def _hand_entered(session: Session) -> tuple[str, ...]:
     """Staff ID and Username are typed in only while their Auto Assign parameter is off."""
     params = parameters.load(session)
@@ -71,14 +65,15 @@ def _pick(form: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
 
 @router.get("")
 def search(request: Request, _: Hr, session: PageSession, q: str = "") -> Response:
-    found = staff.search(session, q.strip() or None, 100, 0)
-    return render(request, "staff_search.html", q=q, found=found)
+    pages = paging(request, staff.count(session, q))
+    found = staff.search(session, q, pages.size, pages.offset)
+    return render(request, "staff_search.html", q=q, found=found, paging=pages)
 
 
 def _add_page(request: Request, session: Session, values: dict[str, str],
               errors: dict[str, str], status: int = 200) -> Response:
     return render(request, "staff_add.html", status=status, values=values, errors=errors,
-                  selects=SELECTS, zip_codes=_known_zip_codes(session),
+                  selects=SELECTS, zip_codes=zip_codes.choices(session, values.get("zip_code")),
                   hand_entered=_hand_entered(session))
 
 
@@ -93,7 +88,9 @@ def add(request: Request, form: HrForm, session: PageSession) -> Response:
     try:
         added = staff.add(session, data)
     except InvalidInput as error:
-        return _add_page(request, session, form, error.fields, status=422)
+        # The SSN is never sent back to the browser: the clerk types it again.
+        kept = {name: value for name, value in form.items() if name != "ssn"}
+        return _add_page(request, session, kept, error.fields, status=422)
     return redirect(f"/hr/staff/{added.staff_id}?done=added")
 
 
@@ -116,10 +113,11 @@ def _done(request: Request, member: Staff) -> str | None:
 
 def _personal_page(request: Request, session: Session, member: Staff, status: int = 200,
                    **context: Any) -> Response:
-    context.setdefault("values", _current_values(member))
+    values = context.setdefault("values", _current_values(member))
     return render(request, "staff_personal.html", status=status, staff=member,
                   ssn=schemas.mask_ssn(member.ssn_last4), selects=SELECTS,
-                  zip_codes=_known_zip_codes(session), hand_entered=_hand_entered(session),
+                  zip_codes=zip_codes.choices(session, values.get("zip_code")),
+                  hand_entered=_hand_entered(session),
                   done=_done(request, member), **context)
 
 

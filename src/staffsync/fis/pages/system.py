@@ -12,6 +12,7 @@ from staffsync.fis.pages.common import (
     PageSession,
     Sysadmin,
     SysadminForm,
+    paging,
     redirect,
     render,
 )
@@ -22,9 +23,10 @@ router = APIRouter(prefix="/system", route_class=PageRoute)
 
 @router.get("/users")
 def user_list(request: Request, _: Sysadmin, session: PageSession, q: str = "") -> Response:
-    found = users.search(session, q.strip() or None, 200, 0)
+    pages = paging(request, users.count(session, q))
+    found = users.search(session, q, pages.size, pages.offset)
     rows = [(user, schemas.sync_out(user)) for user in found]
-    return render(request, "users.html", q=q, rows=rows)
+    return render(request, "users.html", q=q, rows=rows, paging=pages)
 
 
 @router.get("/users/{username}")
