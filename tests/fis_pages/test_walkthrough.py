@@ -199,8 +199,12 @@ def test_run_sync_for_all_users_shows_progress_then_the_summary(
         row = outcomes.get_by_role("row").filter(has_text=username)
         assert row.get_by_role("cell", name=outcome, exact=True).count() == 1, username
     screenshot(page, "sync-run")
+    run = "#" + page.url.rsplit("/", 1)[1]
     menu(page, fis_site, "Sync history")
-    assert page.get_by_test_id("runs").locator("tbody tr").count() >= 2
+    row = page.get_by_test_id("runs").get_by_role("row").filter(
+        has=page.get_by_role("link", name=run, exact=True)).locator("td").all_inner_texts()
+    assert row[2:5] == ["All users", "FIS screen", "Completed"], row
+    assert re.search(r"\bCreated: 1\b", row[5]) and re.search(r"\bUpdated: 1\b", row[5]), row
     screenshot(page, "sync-history")
 
 
