@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import screenshot
-from tests.fis_pages.conftest import Site, field, fill_add_staff, signed_in
+from tests.fis_pages.conftest import Site, field, fill_add_staff, open_add_staff, signed_in
 
 # The group keeps a module on one xdist worker: one live server per module.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_accessibility")]
@@ -17,12 +17,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_accessibil
 UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
   .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.name)"""
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
-# Number every element a keyboard user must be able to reach (shown and enabled), and
-# record each one that gets focus from now on; returns their descriptions.
+# Number every control a keyboard user must be able to reach (shown and enabled; a
+# tabindex=-1 on a link or a button does not excuse it), and record each one that gets
+# the focus from now on; returns their descriptions.
 FOCUSABLE = """() => {
   const all = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), ' +
-                                            'select, textarea, [tabindex]')]
-    .filter(e => e.tabIndex >= 0 && !e.disabled && e.checkVisibility({visibilityProperty: true}));
+                                            'select, textarea, [tabindex]:not([tabindex="-1"])')]
+    .filter(e => !e.disabled && e.checkVisibility({visibilityProperty: true}));
   all.forEach((e, i) => { e.dataset.kbd = String(i); });
   window.reached = new Set();
   document.addEventListener('focusin', e => window.reached.add(e.target.dataset.kbd));
@@ -34,7 +35,7 @@ REACHED = "() => [...window.reached].filter(k => k !== undefined).map(Number)"
 @pytest.fixture(scope="module")
 def staff_id(admin_page: Any, fis_site: Site) -> str:
     page = admin_page
-    page.goto(f"{fis_site.url}/hr/staff/add")
+    open_add_staff(page, fis_site)
     fill_add_staff(page, **{"Last": "Access", "First": "Ada",
                             "Email Address": "ada.access@district.example"})
     page.get_by_role("button", name="Save").click()
