@@ -11,7 +11,15 @@ from sqlalchemy import select
 from staffsync.fis.models import Staff, SyncState, User
 from staffsync.kit.db import transaction
 from tests.conftest import screenshot
-from tests.fis_pages.conftest import Site, add_staff, field, fill_add_staff, new_ssn
+from tests.fis_pages.conftest import (
+    Site,
+    add_staff,
+    field,
+    fill_add_staff,
+    menu,
+    new_ssn,
+    open_add_staff,
+)
 
 # The group keeps a module on one xdist worker: one live server per module.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_staff")]
@@ -20,8 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fis_pages_staff")]
 def test_add_staff_with_email_shows_staff_id_and_username(clerk_page: Any,
                                                           fis_site: Site) -> None:
     page = clerk_page
-    page.goto(f"{fis_site.url}/hr/staff")
-    page.get_by_role("link", name="Add", exact=True).click()
+    open_add_staff(page, fis_site)
     assert page.get_by_role("heading", name="Add Staff").is_visible()
     for label in ("SSN", "Last", "First", "Address 1", "ZIP Code", "Gender", "Race",
                   "Staff Status", "Employment Status", "Hire Date", "Act 29"):
@@ -107,7 +114,7 @@ def test_add_staff_without_email_creates_no_user(clerk_page: Any, fis_site: Site
 def test_add_staff_errors_show_beside_each_field_and_keep_the_input(
         clerk_page: Any, fis_site: Site) -> None:
     page = clerk_page
-    page.goto(f"{fis_site.url}/hr/staff/add")
+    open_add_staff(page, fis_site)
     fill_add_staff(page, **{"SSN": "12345", "First": "", "Last": "Keepme",
                             "Email Address": "not-an-email"})
     page.get_by_role("button", name="Save").click()
@@ -126,7 +133,7 @@ def test_staff_search_finds_partial_names(clerk_page: Any, fis_site: Site) -> No
     add_staff(clerk_page, fis_site, **{"Last": "Wojcik", "First": "Zofia"})
     add_staff(clerk_page, fis_site, **{"Last": "Keller-Brandt", "First": "Ute"})
     page = clerk_page
-    page.goto(f"{fis_site.url}/hr/staff")
+    menu(page, fis_site, "Staff")
     page.get_by_label("Search by last name").fill("woj")
     page.get_by_role("button", name="Search").click()
     assert page.get_by_role("link", name="Wojcik, Zofia").is_visible()
@@ -138,7 +145,8 @@ def test_staff_search_finds_partial_names(clerk_page: Any, fis_site: Site) -> No
     page.get_by_label("Search by last name").fill("zzzz")
     page.get_by_role("button", name="Search").click()
     assert "No staff match" in page.locator(".empty").inner_text()
-    page.goto(f"{fis_site.url}/hr/staff?q=zof")
+    page.get_by_label("Search by last name").fill("zof")
+    page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Wojcik, Zofia").click()
     assert page.get_by_role("heading", name="Edit Demographics").is_visible()
 
