@@ -37,7 +37,9 @@ def demo(
     from staffsync.kit.settings import get_settings
 
     folder = (data_dir or get_settings().data_dir).resolve()
-    demo_module.run(folder, staff, fis_port, scview_port, not no_wait, Console())
+    run = demo_module.run(folder, staff, fis_port, scview_port, not no_wait, Console())
+    if run["error"]:  # the initial sync was stopped (its catalogue entry is printed)
+        raise typer.Exit(1)
 
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")

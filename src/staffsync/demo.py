@@ -4,8 +4,9 @@ A data folder holds SQLite databases for FIS and SCView (and the secret key). Th
 run seeds a sample district, creates the SCView tenant and its token, saves FIS's Third
 Party Configuration, and creates demo logins and an API key; later runs reuse all of it
 (the token is kept encrypted in FIS; if it cannot be read, it is rotated). Then both
-servers start on loopback, a sync all runs with a progress bar, and the URLs and logins
-are printed until Ctrl-C.
+servers start on loopback, a sync all runs with a progress bar, the sync worker starts
+(as in ``staffsync fis serve``: every later edit in FIS is pushed to SCView), and the
+URLs and logins are printed until Ctrl-C, even when the sync all was stopped by an error.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def panel(fis_url: str, scview_url: str, creds: Credentials, data_dir: Path) -> 
         f"[bold]SCView[/]  {scview_url}   (SCIM: {scview_url}/{TENANT}/scim/v2)",
         f"  login {ADMIN} / {creds.scview_password}",
         f"Data folder: {data_dir}   Run again to reuse it.",
+        "Edits made in FIS reach SCView by themselves (the sync worker runs here).",
         "Try: staffsync sync all   (with STAFFSYNC_DATA_DIR set to the data folder)",
     ]
     return Panel("\n".join(lines), title="staffsync demo", expand=False)
@@ -163,8 +165,11 @@ def panel(fis_url: str, scview_url: str, creds: Credentials, data_dir: Path) -> 
 
 def run(data_dir: Path, staff: int, fis_port: int, scview_port: int, wait: bool,
         console: Console) -> dict[str, Any]:
-    """The demo; returns the sync run. Servers stop when it returns (Ctrl-C when waiting)."""
+    """The demo; returns the initial sync run. The worker and the servers stop when it
+    returns (Ctrl-C when waiting)."""
     from staffsync.sync.cli import run_all_with_bar
+    from staffsync.sync.worker import WorkerConfig, in_background
+    from staffsync.sync.worker_cli import reconcile_interval
 
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["STAFFSYNC_DATA_DIR"] = str(data_dir)  # the secret key file lives there
@@ -177,6 +182,10 @@ def run(data_dir: Path, staff: int, fis_port: int, scview_port: int, wait: bool,
         fis = stack.enter_context(ServerThread(create_fis(fis_db), port=port_or_free(fis_port)))
         connect(demo, scview.url)
         sync_run = run_all_with_bar(demo.fis, console, trigger="demo")
+        # From now on every edit made in FIS is pushed by the worker, as in `fis serve`
+        # (started after the sync all, which has pushed the seeded users already).
+        config = WorkerConfig(reconcile_every=reconcile_interval(None))
+        stack.enter_context(in_background(fis_db, config))
         console.print(panel(fis.url, scview.url, creds, data_dir))
         if wait:
             _wait(console)

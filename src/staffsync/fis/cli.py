@@ -27,6 +27,10 @@ T = TypeVar("T")
 
 DbOption = typer.Option(None, "--db", help="FIS database URL (default: STAFFSYNC_FIS_DB, "
                         "then fis.db in the data folder).")
+ReconcileOption = typer.Option(
+    None, "--reconcile-every", help="How often the sync worker runs a scheduled sync all, "
+    "repairing drift in SCView: e.g. 24h, 30m, off (default: STAFFSYNC_RECONCILE_EVERY, "
+    "then 24h).")
 
 
 def database_url(db: str | None) -> str:
@@ -45,17 +49,20 @@ def serve(
     worker: bool = typer.Option(True, "--worker/--no-worker",
                                 help="Run the sync worker in this process (SQLite's one "
                                      "worker; on PostgreSQL, run `staffsync worker`s)."),
+    reconcile_every: str | None = ReconcileOption,
 ) -> None:
-    """Run the FIS web application and JSON API (OpenAPI at /docs)."""
+    """Run the FIS web application and JSON API (OpenAPI at /docs), and the sync worker."""
     from contextlib import nullcontext
 
     import uvicorn
 
     from staffsync.fis.app import create_app
-    from staffsync.sync.worker import in_background
+    from staffsync.sync.worker import WorkerConfig, in_background
+    from staffsync.sync.worker_cli import reconcile_interval
 
+    config = WorkerConfig(reconcile_every=reconcile_interval(reconcile_every))
     url = database_url(db)
-    with in_background(url) if worker else nullcontext():
+    with in_background(url, config) if worker else nullcontext():
         uvicorn.run(create_app(url), host=host, port=port, access_log=False)
 
 

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     # Key for secrets at rest (Fernet, urlsafe base64). When unset, a key file
     # in the data folder is created on first use.
     secret_key: str | None = None
+    # How often the sync worker runs a scheduled sync all (24h, 30m, off, ...).
+    reconcile_every: str = "24h"
 
     def fis_url(self) -> str:
         return self.fis_db or sqlite_url(self.data_dir / "fis.db")

@@ -34,13 +34,15 @@ def all_users(
     """Users > Run Sync: reconcile every FIS user with SCView (writes only what differs)."""
     console = Console()
     with sessions(db) as factory:
-        run_all_with_bar(factory, console, dry_run)
+        run = run_all_with_bar(factory, console, dry_run)
+    if run["error"]:
+        raise typer.Exit(1)
 
 
 def run_all_with_bar(factory: sessionmaker[Session], console: Console, dry_run: bool = False,
                      trigger: str = "cli") -> dict[str, Any]:
-    """Sync all with the progress bar, then the summary (or plan) table; exit 1 when the
-    run was stopped by a configuration error."""
+    """Sync all with the progress bar, then the summary (or plan) table, and the catalogue
+    entry when a configuration error stopped the run (``run["error"]``)."""
     bar = nullcontext(None) if dry_run else progress_bar(console)  # a plan writes nothing
     with bar as progress:
         run, plan, report = service.run_all(factory, trigger, dry_run, progress)
@@ -48,7 +50,6 @@ def run_all_with_bar(factory: sessionmaker[Session], console: Console, dry_run: 
     console.print(f"Run {run['id']}: {run['status']}, {run['writes']} writes.")
     if run["error"]:
         print_entry(console, run["error"])
-        raise typer.Exit(1)
     return run
 
 

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import typer
 
-from staffsync.fis.cli import DbOption, sessions
+from staffsync.fis.cli import DbOption, ReconcileOption, sessions
+from staffsync.kit.settings import get_settings
 from staffsync.sync.worker import Worker, WorkerConfig
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -34,19 +35,23 @@ def parse_interval(text: str) -> timedelta | None:
     return timedelta(seconds=seconds)
 
 
+def reconcile_interval(option: str | None) -> timedelta | None:
+    """``--reconcile-every``, else ``STAFFSYNC_RECONCILE_EVERY``, else 24 hours."""
+    return parse_interval(option or get_settings().reconcile_every)
+
+
 def worker(
     db: str | None = DbOption,
     concurrency: int = typer.Option(8, "--concurrency", min=1, help="Pushes at a time."),
     lease_seconds: float = typer.Option(60.0, "--lease-seconds", min=1,
                                         help="How long a claim is this worker's."),
     batch: int = typer.Option(50, "--batch", min=1, help="Users claimed per round."),
-    reconcile_every: str = typer.Option("24h", "--reconcile-every",
-                                        help="Scheduled sync all interval (e.g. 24h, off)."),
+    reconcile_every: str | None = ReconcileOption,
 ) -> None:
     """Push every FIS edit to SCView: claim due users, push them, retry failures."""
     config = WorkerConfig(concurrency=concurrency, batch=batch,
                           lease=timedelta(seconds=lease_seconds),
-                          reconcile_every=parse_interval(reconcile_every))
+                          reconcile_every=reconcile_interval(reconcile_every))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
