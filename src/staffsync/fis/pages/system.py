@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from staffsync.fis import schemas, third_party, users
+from staffsync.fis import schemas, sync_state, third_party, users
 from staffsync.fis.pages.common import (
     PageRoute,
     PageSession,
@@ -24,7 +24,8 @@ router = APIRouter(prefix="/system", route_class=PageRoute)
 def user_list(request: Request, _: Sysadmin, session: PageSession, q: str = "") -> Response:
     found = users.search(session, q.strip() or None, 200, 0)
     rows = [(user, schemas.sync_out(user)) for user in found]
-    return render(request, "users.html", q=q, rows=rows)
+    return render(request, "users.html", q=q, rows=rows,
+                  tenant_error=sync_state.tenant_error(session))
 
 
 @router.get("/users/{username}")
