@@ -88,7 +88,7 @@ class WorkerConfig:
     listen: float = 2.0
     reconcile_every: timedelta | None = timedelta(hours=24)
     timeout: float = 10.0
-    patience: float = 0.5
+    patience: float = 0.25
 
 
 def new_owner() -> str:
@@ -311,24 +311,22 @@ class Worker:
         with transaction(self.factory) as session:
             sync_state.record_many(session, pushed, self.clock(), self.owner)
             outbox.release(session, self.owner, [c.user_id for c, _ in answers])
-            if any(_answered(r) for _, r in answers):
-                sync_state.clear_tenant_error(session)
         done.recorded += len(pushed)
         for _, result in answers:
             done.outcomes[result.outcome.value] = done.outcomes.get(result.outcome.value, 0) + 1
-        if any(_answered(r) for _, r in answers):
-            self._tenant_ok()
 
     def _judge(self, held: list[tuple[Claim, Result]], answered: int, generation: int,
                probe: bool, done: Round) -> None:
-        """The tenant-kind failures of a round: the tenant's when most calls failed the
-        same way (released untouched, the breaker counts it), else each user's own."""
-        if not held:
-            return
+        """The round's verdict on the tenant. Its tenant-kind failures are the tenant's
+        when most calls failed the same way (released untouched, the breaker counts
+        it), else each user's own; a round with answers and no tenant failure closes
+        the breaker and clears the stored error."""
         calls = [None] * answered + [r.error.code for _, r in held if r.error]
         code = tenant_failure(calls, probe=probe)
         if code is None:
             self._record(held, done)
+            if answered:
+                self._tenant_ok()
             return
         error = next(r.error for _, r in held if r.error and r.error.code == code)
         done.tenant_error = error.as_dict()
@@ -341,6 +339,11 @@ class Worker:
             if self.health.open_until is not None:
                 log.warning("SCView answers again: user sync resumed")
             self.health = self.breaker.succeeded(self.health)
+        with read_only(self.factory) as session:  # usually there is nothing to clear
+            stored = sync_state.tenant_error(session)
+        if stored is not None:
+            with transaction(self.factory) as session:
+                sync_state.clear_tenant_error(session)
 
     def _tenant_failed(self, error: dict[str, Any], generation: int) -> datetime | None:
         """Count a failing round against the tenant; when the breaker opens, report
