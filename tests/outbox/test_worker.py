@@ -317,3 +317,50 @@ def test_scheduled_reconciliation_repairs_drift_once_per_interval(
     assert len(runs) == 1 and runs[0].status == "completed"
     workers[0].maybe_reconcile()  # the last run is recent: nothing starts
     assert workers[0]._reconciler is None
+
+
+def test_a_long_push_keeps_its_lease(fis: sessionmaker[Session], scview: LiveScview,
+                                     target: Target, clock: Clock,
+                                     new_worker: Callable[..., Worker]) -> None:
+    short = WorkerConfig(reconcile_every=None, concurrency=2, lease=timedelta(seconds=1))
+    first, second = new_worker(short), new_worker(short)
+    username = add_staff(fis)[1]
+    scview.faulty.mode = "hold"  # the write takes longer than a lease
+    pushing = threading.Thread(target=first.run_once)
+    pushing.start()
+    eventually(lambda: scview.faulty.held >= 1, within=10)
+    time.sleep(2.5)  # two and a half leases: renewed all along, so still the first's
+    state = state_of(fis, username)
+    assert state.lease_owner == first.owner and state.lease_expires_at
+    assert state.lease_expires_at > clock()
+    assert second.run_once().claimed == 0  # nobody takes over a push that is alive
+    scview.faulty.mode = None
+    pushing.join()
+    assert not state_of(fis, username).dirty and state_of(fis, username).lease_owner is None
+    assert len(scview.faulty.writes()) == 1 and mismatches(fis, target) == []
+
+
+def test_a_poison_user_cannot_pin_the_probe(fis: sessionmaker[Session], scview: LiveScview,
+                                            target: Target, clock: Clock,
+                                            new_worker: Callable[..., Worker]) -> None:
+    poison = add_staff(fis)[1]  # the oldest due row, first in line for every probe
+    others = [add_staff(fis)[1] for _ in range(3)]
+    scview.faulty.poison, scview.faulty.poison_fault = poison, "502"
+    worker = new_worker()
+    scview.down()
+    try:
+        for _ in range(3):
+            worker.run_once()
+        assert worker.health.open_until is not None  # SCView is down: the tenant paused
+    finally:
+        scview.up()  # back, but still failing for the poison user
+    for _ in range(4):  # probes: a failed probe goes to the back of the queue
+        clock.advance(120)
+        worker.run_once()
+        if worker.health.open_until is None:
+            break
+    assert worker.health.open_until is None
+    clock.advance(120)
+    worker.run_once()  # the tenant pushes again; the poison user backs off alone
+    assert all(not state_of(fis, name).dirty for name in others)
+    assert state_of(fis, poison).dirty
