@@ -34,6 +34,7 @@ the scheduled reconciliation (``service.sync_all``, trigger ``schedule``) every
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -71,6 +72,7 @@ Clock = Callable[[], datetime]
 RECONCILE_LOCK = 0x5EA7_5C0E  # the PostgreSQL advisory lock key of the reconciliation
 _LOCAL_RECONCILE = threading.Lock()
 _ANSWERED = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED})
+RECORD_EVERY = 0.05  # seconds: answers arriving together are recorded in one transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,25 +258,28 @@ class Worker:
     def _finish(self, futures: dict[Future[Result], Claim], generation: int, *,
                 probe: bool = False, patience: float | None = None,
                 answered: int = 0) -> Round:
-        """Record each answer as it arrives; judge the tenant-kind failures together at
-        the end. Pushes still running after ``patience`` are finished by a background
-        round, which counts this round's ``answered`` calls as its own."""
-        done, held = Round(claimed=len(futures)), []
-        pending, renewed = set(futures), time.monotonic()
-        give_up = None if patience is None else time.monotonic() + patience
+        """Record the answers as they arrive (grouped, at least every ``RECORD_EVERY``
+        seconds); judge the tenant-kind failures together at the end. Pushes still
+        running after ``patience`` are finished by a background round, which counts
+        this round's ``answered`` calls as its own."""
+        done = Round(claimed=len(futures))
+        held: list[tuple[Claim, Result]] = []
+        answers: list[tuple[Claim, Result]] = []
+        pending, renew_every = set(futures), self.config.lease.total_seconds() / 3
+        started = renewed = recorded = time.monotonic()
+        give_up = math.inf if patience is None else started + patience
         while pending:
-            if give_up is not None and time.monotonic() >= give_up:
+            now = time.monotonic()
+            if now >= give_up:
                 self._in_background({f: futures[f] for f in pending}, generation,
                                     probe, answered)
                 break
-            step = self.config.lease.total_seconds() / 3
-            if give_up is not None:
-                step = min(step, max(0.0, give_up - time.monotonic()))
-            finished, pending = wait(pending, step, FIRST_COMPLETED)
-            if pending and time.monotonic() - renewed >= self.config.lease.total_seconds() / 3:
+            if now - renewed >= renew_every:
                 self._renew([futures[f] for f in pending])
-                renewed = time.monotonic()
-            answers = []
+                renewed = now
+            wake = min(give_up, renewed + renew_every,
+                       recorded + RECORD_EVERY if answers else math.inf)
+            finished, pending = wait(pending, max(0.0, wake - now), FIRST_COMPLETED)
             for future in finished:
                 claim, result = futures[future], future.result()
                 if _tenant_kind(result):
@@ -282,7 +287,10 @@ class Worker:
                 else:
                     answers.append((claim, result))
                     answered += _answered(result)
-            self._record(answers, done)
+            if answers and (not pending or time.monotonic() - recorded >= RECORD_EVERY):
+                self._record(answers, done)
+                answers, recorded = [], time.monotonic()
+        self._record(answers, done)
         self._judge(held, answered, generation, probe, done)
         return done
 
