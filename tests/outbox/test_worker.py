@@ -322,14 +322,14 @@ def test_scheduled_reconciliation_repairs_drift_once_per_interval(
 def test_a_long_push_keeps_its_lease(fis: sessionmaker[Session], scview: LiveScview,
                                      target: Target, clock: Clock,
                                      new_worker: Callable[..., Worker]) -> None:
-    short = WorkerConfig(reconcile_every=None, concurrency=2, lease=timedelta(seconds=1))
+    short = WorkerConfig(reconcile_every=None, concurrency=2, lease=timedelta(seconds=0.6))
     first, second = new_worker(short), new_worker(short)
     username = add_staff(fis)[1]
     scview.faulty.mode = "hold"  # the write takes longer than a lease
     pushing = threading.Thread(target=first.run_once)
     pushing.start()
     eventually(lambda: scview.faulty.held >= 1, within=10)
-    time.sleep(2.5)  # two and a half leases: renewed all along, so still the first's
+    time.sleep(1.5)  # two and a half leases: renewed all along, so still the first's
     state = state_of(fis, username)
     assert state.lease_owner == first.owner and state.lease_expires_at
     assert state.lease_expires_at > clock()
