@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from staffsync.fis import auth, web_auth
+from staffsync.fis.api import SYNC_ERROR_HEADERS
 from staffsync.fis.app import create_app
 from staffsync.kit.db import transaction
 from staffsync.kit.server import ServerThread
@@ -111,6 +112,9 @@ def test_a_wrong_configuration_is_one_error_until_it_is_saved(
     worker = new_worker()
     fail_rounds(worker, clock)
     assert_shows(live_fis.shows(), *WRONG[wrong])
+    documented = httpx.get(f"{live_fis.url}/openapi.json").json()
+    assert set(SYNC_ERROR_HEADERS) == set(
+        documented["paths"]["/api/v1/users"]["get"]["responses"]["200"]["headers"])
     assert_all_pending(fis, names)
     configure(fis, target.end_point, target.database, target.token)
     assert live_fis.shows() == Shown(None, {})  # saving clears it at once
