@@ -1,13 +1,17 @@
 """An idle worker blocks instead of spinning: the CPU time of its threads (user and
 system, from /proc, whatever else the machine is doing) over a few idle seconds stays a
-small share of the wall time."""
+small share of the wall time, and it only reads (on SQLite, a ``BEGIN IMMEDIATE`` would
+take the database's write lock five times a second)."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from staffsync.sync.scim_client import Target
@@ -33,6 +37,25 @@ def cpu_seconds(thread_ids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+# SQLite's BEGIN IMMEDIATE takes the write lock even if nothing is written after it.
+WRITES = ("INSERT", "UPDATE", "DELETE", "NOTIFY", "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def watching(engine: Engine) -> Iterator[list[str]]:
+    """The SQL the engine sends meanwhile (the worker's ``BEGIN`` included on SQLite)."""
+    seen: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def test_an_idle_worker_does_not_spin(fis: sessionmaker[Session], target: Target) -> None:
     username = add_staff(fis)[1]  # one user, synced first: then there is nothing to do
     worker, stop = Worker(fis, WorkerConfig(reconcile_every=None)), threading.Event()
@@ -43,11 +66,15 @@ def test_an_idle_worker_does_not_spin(fis: sessionmaker[Session], target: Target
         time.sleep(0.5)  # the round that pushed it is over
         threads = [t.native_id for t in threading.enumerate()
                    if t.name.startswith("staffsync") and t.native_id is not None]
-        before, started = cpu_seconds(threads), time.monotonic()
-        time.sleep(IDLE_SECONDS)
-        used, elapsed = cpu_seconds(threads) - before, time.monotonic() - started
+        with watching(fis.kw["bind"]) as statements:
+            before, started = cpu_seconds(threads), time.monotonic()
+            time.sleep(IDLE_SECONDS)
+            used, elapsed = cpu_seconds(threads) - before, time.monotonic() - started
         assert loop.is_alive()
         assert used < MOST_CPU_SHARE * elapsed, f"{used:.2f} s of CPU in {elapsed:.1f} s idle"
+        assert statements, "the idle worker does not even look for work"
+        writes = [sql for sql in statements if sql.lstrip().upper().startswith(WRITES)]
+        assert writes == []  # it only reads: no write lock taken on SQLite, no row touched
     finally:
         stop.set()
         loop.join()
