@@ -178,3 +178,53 @@ def test_concurrent_adds_get_distinct_staff_ids(sessions: sessionmaker[Session])
         ids = list(pool.map(add_one, range(40)))
     numbers = sorted(int(i) for i in ids)
     assert len(set(ids)) == 40 and numbers == list(range(numbers[0], numbers[0] + 40))
+
+
+PARKING = {"code": "username_conflict", "message": "m", "resolution": "r", "retryable": False}
+
+
+def _tracked(session: Session, email: str) -> SyncState:
+    member = create_staff(session, email=email)
+    assert member.user is not None
+    state = session.get(SyncState, member.user.id)
+    assert state is not None
+    return state
+
+
+def test_a_failure_of_an_older_version_leaves_the_newer_edit_due(session: Session) -> None:
+    state = _tracked(session, "v@example.org")
+    uid, pushed = state.user_id, state.version
+    sync_state.mark_dirty(session, uid)  # an edit lands while version 1 is being pushed
+    now = datetime.now(UTC)
+    sync_state.record_many(session, [sync_state.Pushed(uid, pushed, "failed", error=PARKING)],
+                           now)
+    state = session.get_one(SyncState, uid)
+    assert state.last_error is None and state.attempts == 0
+    assert state.next_attempt_at is not None and state.next_attempt_at <= now  # still due
+
+
+def test_a_failure_is_recorded_only_by_the_lease_holder(session: Session) -> None:
+    state = _tracked(session, "l@example.org")
+    state.lease_owner = "worker-b"  # took the row over after worker-a's lease expired
+    session.flush()
+    failed = [sync_state.Pushed(state.user_id, state.version, "failed", error=PARKING)]
+    sync_state.record_many(session, failed, datetime.now(UTC), owner="worker-a")
+    assert session.get_one(SyncState, state.user_id).last_error is None
+    sync_state.record_many(session, failed, datetime.now(UTC), owner="worker-b")
+    parked = session.get_one(SyncState, state.user_id)
+    assert parked.last_error == PARKING and parked.next_attempt_at is None
+
+
+def test_last_synced_is_kept_only_for_the_version_it_was_sent_at(session: Session) -> None:
+    state = _tracked(session, "k@example.org")
+    uid, v = state.user_id, state.version
+    sent = {"username": "kept", "first_name": "Jane"}
+    now = datetime.now(UTC)
+    sync_state.record_many(session, [sync_state.Pushed(uid, v, "created", snapshot=sent)], now)
+    assert session.get_one(SyncState, uid).last_synced == sent
+    # A sync all that found it unchanged does not say which values: same version, same values.
+    sync_state.record_many(session, [sync_state.Pushed(uid, v, "unchanged")], now)
+    assert session.get_one(SyncState, uid).last_synced == sent
+    sync_state.mark_dirty(session, uid)
+    sync_state.record_many(session, [sync_state.Pushed(uid, v + 1, "updated")], now)
+    assert session.get_one(SyncState, uid).last_synced is None  # unknown, never stale

@@ -43,16 +43,23 @@ class Hit:
     agent: str = ""
 
 
+REFUSALS = frozenset({"500", "502", "409", "429"})
+
+
 @dataclass
 class Faulty:
-    """ASGI middleware: ``mode`` None (pass), "500", "429", "slow" (0.3 s late), "lose"
-    (a write takes effect, the client gets a 502), "hold" (a write waits, counted in
-    ``held``, until the mode changes; then it goes through); ``poison`` answers 500 to
-    any request whose target or body contains that text."""
+    """ASGI middleware: ``mode`` None (pass), "500", "502", "409" or "429" (that status,
+    as SCIM error JSON), "slow" (``slow`` seconds late), "lose" (a write takes effect,
+    the client gets a 502), "hold" (a write waits, counted in ``held``, until the mode
+    changes; then it goes through, or is refused if the new mode is a refusal);
+    ``poison`` applies ``poison_fault`` (a mode) to any request whose target or body
+    contains that text, whatever ``mode`` is."""
 
     app: Asgi
     mode: str | None = None
     poison: str | None = None
+    poison_fault: str = "500"
+    slow: float = 0.3
     retry_after: str = "30"
     hits: list[Hit] = field(default_factory=list)
     held: int = 0
@@ -75,12 +82,13 @@ class Faulty:
         target = f"{scope['path']}?{httpx.QueryParams(scope['query_string'].decode())}"
         mode = self.mode
         if self.poison and (self.poison in target or self.poison.encode() in body):
-            mode = "500"
+            mode = self.poison_fault
         if mode == "slow":
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(self.slow)
         if mode == "hold" and scope["method"] != "GET":
             await self._hold()
-        if mode in ("500", "429"):
+            mode = self.mode
+        if mode in REFUSALS:
             return await _refuse(send, int(mode), self.retry_after)
         # Reads are answered; only a write's answer is lost (after it took effect).
         return await self._forward(scope, body, send, mode == "lose" and scope["method"] != "GET")
@@ -125,6 +133,8 @@ async def _read(receive: Asgi) -> bytes:
 
 async def _refuse(send: Asgi, status: int, retry_after: str) -> int:
     error = {"schemas": [SCIM_ERROR], "status": str(status), "detail": "refused (fault)"}
+    if status == 409:
+        error["scimType"] = "uniqueness"
     headers = [(b"content-type", b"application/scim+json")]
     if status == 429:
         headers.append((b"retry-after", retry_after.encode()))
@@ -162,6 +172,7 @@ class LiveScview:
 
     def reset(self) -> None:
         self.faulty.mode = self.faulty.poison = None
+        self.faulty.poison_fault, self.faulty.slow = "500", 0.3
         with self.faulty.lock:
             self.faulty.hits.clear()
             self.faulty.held = 0

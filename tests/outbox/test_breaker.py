@@ -1,4 +1,5 @@
-"""The tenant circuit breaker as a table, on a fake clock (``breaker.Breaker``)."""
+"""The tenant circuit breaker as a table, on a fake clock and a fixed jitter
+(``breaker.Breaker``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from staffsync.sync.breaker import Breaker, Health, Mode
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DOWN = {"code": "service_down", "message": "down", "resolution": "wait"}
-BREAKER = Breaker(threshold=2, backoff=Backoff(base=1.0, cap=8.0))
+BREAKER = Breaker(threshold=2, backoff=Backoff(base=1.0, cap=8.0), jitter=lambda: 1.0)
 
 
 def at(seconds: float) -> datetime:
@@ -56,3 +57,14 @@ def test_breaker_table(events: list[tuple[float, str]], failures: int, trips: in
 def test_open_then_half_open_on_the_clock(second: float, mode: Mode) -> None:
     health = BREAKER.failed(BREAKER.failed(Health(), T0, DOWN), T0, DOWN)
     assert health.mode(at(second)) is mode
+
+
+@pytest.mark.parametrize(("jitter", "trips", "open_for"), [
+    (0.5, 1, 0.5), (0.0, 1, 0.0), (0.25, 3, 1.0), (0.5, 9, 4.0),  # full jitter of the ceiling
+])
+def test_the_wait_is_fully_jittered(jitter: float, trips: int, open_for: float) -> None:
+    breaker = Breaker(threshold=1, backoff=Backoff(base=1.0, cap=8.0), jitter=lambda: jitter)
+    health = Health()
+    for _ in range(trips):
+        health = breaker.failed(health, T0, DOWN)
+    assert health.trips == trips and health.open_until == at(open_for)

@@ -1,6 +1,7 @@
 """Convergence under faults, as a Hypothesis state machine on both backends.
 
-Random sequences of HR edits (through the FIS services), SCView faults on the wire
+Random sequences of HR edits (through the FIS services, some landing while a write is
+in flight), SCView faults on the wire
 (connection refused, 500, slow answers that time out, writes whose answers are lost),
 duplicate deliveries (two workers at once, a lost answer pushed again), worker restarts
 and workers that die holding claims, and time passing. Once the faults stop and the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
@@ -83,6 +85,22 @@ class Convergence(RuleBasedStateMachine):
         with transaction(self.fis) as session:
             if staff.get(session, staff_id).last_name != name:
                 staff.change_last_name(session, staff_id, name, "marriage", "hr")
+
+    @precondition(lambda self: self.staff)
+    @rule(data=st.data(), name=NAMES, which=st.integers(0, 1))
+    def edit_during_push(self, data: st.DataObject, name: str, which: int) -> None:
+        """An HR edit lands while a worker's write is held at SCView's door."""
+        staff_id = data.draw(st.sampled_from(self.staff))
+        self.heal()
+        held = self.scview.faulty.held
+        self.scview.faulty.mode = "hold"
+        pushing = threading.Thread(target=self.workers[which].run_once)
+        pushing.start()
+        while pushing.is_alive() and self.scview.faulty.held == held:
+            time.sleep(0.005)  # until a write is in flight (or the round had none)
+        edit(self.fis, staff_id, first_name=name)
+        self.scview.faulty.mode = None  # the held write goes on, with the older values
+        pushing.join()
 
     # -- faults and workers --------------------------------------------------------------
 

@@ -13,7 +13,16 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from staffsync.fis import auth, parameters, phones, schemas, staff, third_party, users
+from staffsync.fis import (
+    auth,
+    parameters,
+    phones,
+    schemas,
+    staff,
+    sync_state,
+    third_party,
+    users,
+)
 from staffsync.fis.models import CHOICES, ApiKey, Role
 from staffsync.kit.db import transaction
 from staffsync.sync import service
@@ -118,9 +127,31 @@ def delete_phone(staff_id: str, phone_id: int, session: SessionDep, _: Hr) -> Re
     return Response(status_code=204)
 
 
-@router.get("/users", tags=["users"])
-def list_users(session: SessionDep, _: Sysadmin, q: str | None = None, limit: Limit = 50,
-               offset: Offset = 0) -> list[schemas.UserOut]:
+SYNC_ERROR_HEADERS = {
+    "X-Sync-Error-Code": "The catalogue code of a tenant-wide sync error (SCView down, "
+                         "wrong token, database or End Point); absent while sync works.",
+    "X-Sync-Error-Message": "Its message, as on the Users screen.",
+    "X-Sync-Error-Resolution": "What to do about it.",
+}
+
+
+def _sync_error_headers(error: dict[str, Any] | None) -> dict[str, str]:
+    if not error:
+        return {}
+    values = (error["code"], error["message"], error["resolution"])
+    # Header values are Latin-1; a host name in a message may not be.
+    return {name: str(value).encode("ascii", "replace").decode()
+            for name, value in zip(SYNC_ERROR_HEADERS, values, strict=True)}
+
+
+@router.get("/users", tags=["users"], responses={200: {"headers": {
+    name: {"description": text, "schema": {"type": "string"}}
+    for name, text in SYNC_ERROR_HEADERS.items()}}})
+def list_users(session: SessionDep, _: Sysadmin, response: Response, q: str | None = None,
+               limit: Limit = 50, offset: Offset = 0) -> list[schemas.UserOut]:
+    """Users with their sync status; a tenant-wide sync error is in the X-Sync-Error-*
+    headers (every user stays pending meanwhile)."""
+    response.headers.update(_sync_error_headers(sync_state.tenant_error(session)))
     return [schemas.user_out(u) for u in users.search(session, q, limit, offset)]
 
 

@@ -292,6 +292,24 @@ class SyncState(Base):
     user: Mapped[User] = relationship(back_populates="sync_state")
 
 
+class SyncHealth(Base):
+    """The tenant's health as the sync workers last judged it: a single row (id 1).
+
+    ``error`` is the catalogue entry of a tenant-wide failure (SCView down, wrong
+    token, database or End Point), shown once on the Users list and in the API until a
+    push gets through again or the configuration is saved. Saving bumps
+    ``generation``; a worker records an error only for the generation it read, so a
+    failure of the old settings never reappears after a fix.
+    """
+
+    __tablename__ = "sync_health"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    since: Mapped[datetime | None]
+
+
 class ApiKey(Base):
     """An API key; only the SHA-256 of the key is stored."""
 

@@ -14,12 +14,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import JSON, Table, and_, bindparam, case, null, select, text, update
+from sqlalchemy import (
+    JSON,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from staffsync.fis.models import SyncState, User, utcnow
+from staffsync.fis.models import SyncHealth, SyncState, User, utcnow
 from staffsync.sync.backoff import Backoff
 from staffsync.sync.push import Result
+from staffsync.sync.snapshot import UserSnapshot
 
 Status = Literal["pending", "synced", "failed"]
 
@@ -107,8 +120,10 @@ def describe(state: SyncState | None) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Pushed:
-    """One push outcome to record: the state ``version`` read before the push, and what
-    happened (``outcome`` as in ``sync.push.Outcome``, ``error`` a catalogue entry dict)."""
+    """One push outcome to record: the state ``version`` read before the push, what
+    happened (``outcome`` as in ``sync.push.Outcome``, ``error`` a catalogue entry
+    dict), and ``snapshot``, the values sent (``UserSnapshot.as_dict()``; None when the
+    caller does not know them)."""
 
     user_id: int
     version: int
@@ -116,6 +131,7 @@ class Pushed:
     changed: tuple[str, ...] = ()
     error: dict[str, Any] | None = None
     retry_after: float | None = None
+    snapshot: dict[str, Any] | None = None
 
 
 SUCCESS = frozenset({"created", "updated", "unchanged"})
@@ -123,51 +139,59 @@ BACKOFF = Backoff()
 
 
 def record(session: Session, user_id: int, pushed_version: int, result: Result,
-           now: datetime) -> None:
+           now: datetime, snapshot: UserSnapshot | None = None) -> None:
     """Record one push outcome in the user's sync state (the worker's and Run Sync's step)."""
-    record_many(session, [pushed_of(user_id, pushed_version, result)], now)
+    record_many(session, [pushed_of(user_id, pushed_version, result, snapshot)], now)
 
 
-def pushed_of(user_id: int, version: int, result: Result) -> Pushed:
+def pushed_of(user_id: int, version: int, result: Result,
+              snapshot: UserSnapshot | None = None) -> Pushed:
     error = result.error
     return Pushed(user_id, version, result.outcome.value, result.changed,
-                  error.as_dict() if error else None, getattr(error, "retry_after", None))
+                  error.as_dict() if error else None, getattr(error, "retry_after", None),
+                  snapshot.as_dict() if snapshot else None)
 
 
-def record_many(session: Session, pushed: Iterable[Pushed], now: datetime) -> None:
+def record_many(session: Session, pushed: Iterable[Pushed], now: datetime,
+                owner: str | None = None) -> None:
     """Record push outcomes, one executemany UPDATE per kind.
 
-    Success: ``pushed_version = v``, ``last_synced_at = now``, errors and attempts reset,
-    and ``dirty`` cleared only where ``version`` is still ``v`` (an edit made during the
-    push keeps the row dirty, so it is pushed again). Failure: ``last_error`` set,
-    ``attempts + 1``; a retryable entry is due again after ``BACKOFF`` (the row stays as
-    dirty as it was), a permanent one is parked (``next_attempt_at`` NULL) until a person
-    changes the record (``mark_dirty`` makes it due again).
+    Success: ``pushed_version = v``, ``last_synced_at = now``, ``last_synced`` the
+    values sent, errors and attempts reset, and ``dirty`` cleared only where
+    ``version`` is still ``v`` (an edit made during the push keeps the row dirty, so it
+    is pushed again). Failure, only where ``version`` is still ``v`` (a newer edit may
+    be the fix: it stays due as ``mark_dirty`` left it) and, given an ``owner``, only
+    where that worker still holds the lease: ``last_error`` set, ``attempts + 1``; a
+    retryable entry is due again after ``BACKOFF``, a permanent one is parked
+    (``next_attempt_at`` NULL) until a person changes the record.
     """
     done: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     for item in pushed:
-        if item.outcome in SUCCESS:
-            done.append(_done_row(item, now))
+        if item.outcome not in SUCCESS:
+            failed.append(_failed_row(session, item, now, owner))
         else:
-            failed.append(_failed_row(session, item, now))
-    if done:
-        session.connection().execute(_DONE, done)
-    if failed:
-        session.connection().execute(_FAILED, failed)
+            (done if item.snapshot is not None else kept).append(_done_row(item, now))
+    for statement, rows in ((_DONE, done), (_DONE_UNKNOWN, kept),
+                            (_FAILED_LEASED if owner else _FAILED, failed)):
+        if rows:
+            session.connection().execute(statement, rows)
     session.expire_all()  # the UPDATEs bypassed the identity map
 
 
 def _done_row(item: Pushed, now: datetime) -> dict[str, Any]:
-    synced = {"outcome": item.outcome, "changed": list(item.changed)}
-    return {"uid": item.user_id, "v": item.version, "now": now, "synced": synced}
+    row = {"uid": item.user_id, "v": item.version, "now": now}
+    return row | ({"synced": item.snapshot} if item.snapshot is not None else {})
 
 
-def _failed_row(session: Session, item: Pushed, now: datetime) -> dict[str, Any]:
+def _failed_row(session: Session, item: Pushed, now: datetime,
+                owner: str | None) -> dict[str, Any]:
     retryable = bool(item.error and item.error.get("retryable"))
     attempts = _attempts(session, item.user_id) + 1
     due = BACKOFF.next_attempt(now, attempts, item.retry_after) if retryable else None
-    return {"uid": item.user_id, "error": item.error, "due": due}
+    row = {"uid": item.user_id, "v": item.version, "error": item.error, "due": due}
+    return row | ({"owner": owner} if owner else {})
 
 
 def _attempts(session: Session, user_id: int) -> int:
@@ -176,27 +200,97 @@ def _attempts(session: Session, user_id: int) -> int:
 
 
 _table = cast(Table, SyncState.__table__)
+_SUCCESS_VALUES: dict[str, Any] = {
+    "dirty": case((_table.c.version == bindparam("v"), False), else_=_table.c.dirty),
+    "pushed_version": bindparam("v"),
+    "last_synced_at": bindparam("now", type_=_table.c.last_synced_at.type),
+    "last_error": null(),  # SQL NULL: a bare None would store JSON 'null'
+    "attempts": 0,
+}
 _DONE = (
     _table.update()
     .where(_table.c.user_id == bindparam("uid"))
-    .values(
-        dirty=case((_table.c.version == bindparam("v"), False), else_=_table.c.dirty),
-        pushed_version=bindparam("v"),
-        last_synced_at=bindparam("now", type_=_table.c.last_synced_at.type),
-        last_synced=bindparam("synced", type_=JSON),
-        last_error=null(),  # SQL NULL: a bare None would store JSON 'null'
-        attempts=0,
-    )
+    .values(**_SUCCESS_VALUES, last_synced=bindparam("synced", type_=JSON))
+)
+# Values not known (a sync all): the stored snapshot still holds when it is of this
+# same version (SET reads the row as it was), else nothing is known.
+_DONE_UNKNOWN = (
+    _table.update()
+    .where(_table.c.user_id == bindparam("uid"))
+    .values(**_SUCCESS_VALUES, last_synced=case(
+        (_table.c.pushed_version == bindparam("v"), _table.c.last_synced), else_=null()))
 )
 _FAILED = (
     _table.update()
-    .where(_table.c.user_id == bindparam("uid"))
+    .where(_table.c.user_id == bindparam("uid"), _table.c.version == bindparam("v"))
     .values(
         last_error=bindparam("error", type_=JSON),
         attempts=_table.c.attempts + 1,
         next_attempt_at=bindparam("due", type_=_table.c.next_attempt_at.type),
     )
 )
+_FAILED_LEASED = _FAILED.where(_table.c.lease_owner == bindparam("owner"))
+
+
+# -- the tenant's health (one row: SyncHealth id 1) -------------------------------------
+
+CONFIGURATION_CODES = frozenset({
+    "service_down", "name_not_resolved", "token_or_database_incorrect", "end_point_incorrect",
+})
+
+
+def tenant_error(session: Session) -> dict[str, Any] | None:
+    """The tenant-wide error the workers recorded (a catalogue entry dict), or None."""
+    return session.scalar(select(SyncHealth.error).where(SyncHealth.id == 1))
+
+
+def health_generation(session: Session) -> int:
+    """Which saved configuration the health is about (bumped by every save)."""
+    return session.scalar(select(SyncHealth.generation).where(SyncHealth.id == 1)) or 0
+
+
+def report_tenant_error(session: Session, generation: int, error: dict[str, Any],
+                        now: datetime) -> None:
+    """Record a tenant-wide error, unless the configuration was saved since the worker
+    read ``generation`` (the error would be about the old settings)."""
+    session.execute(
+        update(SyncHealth)
+        .where(SyncHealth.id == 1, SyncHealth.generation == generation)
+        .values(error=error, since=func.coalesce(SyncHealth.since, now))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def clear_tenant_error(session: Session) -> None:
+    """SCView answers again: the tenant-wide error is over."""
+    session.execute(
+        update(SyncHealth)
+        .where(SyncHealth.id == 1, SyncHealth.error.is_not(None))
+        .values(error=null(), since=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def configuration_saved(session: Session, now: datetime | None = None) -> None:
+    """Third Party Configuration was saved: the tenant's error is cleared (a new
+    generation), and the users parked by a configuration-level error, or held back
+    while the tenant was failing, are due again now."""
+    session.execute(
+        update(SyncHealth)
+        .where(SyncHealth.id == 1)
+        .values(generation=SyncHealth.generation + 1, error=null(), since=None)
+        .execution_options(synchronize_session=False)
+    )
+    code = SyncState.last_error["code"].as_string()
+    session.execute(
+        update(SyncState)
+        # Also the rows the tenant's breaker held back (pending, with no error).
+        .where(SyncState.dirty,
+               or_(SyncState.last_error.is_(None), code.in_(CONFIGURATION_CODES)))
+        .values(next_attempt_at=now or utcnow(), attempts=0)
+        .execution_options(synchronize_session=False)
+    )
+    notify_due(session)
 
 
 def versions(session: Session) -> dict[str, tuple[int, int, bool]]:

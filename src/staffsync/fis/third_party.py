@@ -1,6 +1,7 @@
 """System > Directories > Third Party Configuration: End Point, Token, Database name,
 enabled. The token is Fernet-encrypted at rest and write-only: nothing shows it again,
-only whether one is set.
+only whether one is set. Saving clears the tenant's sync error and makes the users
+parked by a configuration-level error due again.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from staffsync.fis import checks, secrets
+from staffsync.fis import checks, secrets, sync_state
 from staffsync.fis.models import ThirdPartyConfig
 from staffsync.kit.errors import InvalidInput
 
@@ -87,6 +88,7 @@ def save(session: Session, data: Mapping[str, Any]) -> ThirdPartyConfig:
     if problems:
         raise InvalidInput(problems)
     _apply(config, values)
+    sync_state.configuration_saved(session)  # a fix re-queues what the old settings parked
     return config
 
 

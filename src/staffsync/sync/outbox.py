@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from staffsync.fis import users
@@ -62,15 +63,36 @@ def claim(session: Session, owner: str, now: datetime, lease: timedelta,
     return [Claim(uid, v, snapshots.get(uid)) for uid, v in versions.items()]
 
 
-def release(session: Session, owner: str, user_ids: list[int]) -> None:
+def release(session: Session, owner: str, user_ids: list[int],
+            due: datetime | None = None) -> None:
     """Give back ``owner``'s leases on ``user_ids`` (a lease taken over by another worker
-    after expiry is that worker's, and is left alone)."""
+    after expiry is that worker's, and is left alone). ``due``: not claimable before
+    then (the tenant's breaker is open), which also sends a failed probe to the back of
+    the queue, so that one user cannot be the probe every time."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+    if due is not None:
+        values["next_attempt_at"] = due
     session.execute(
         update(SyncState)
         .where(SyncState.user_id.in_(user_ids), SyncState.lease_owner == owner)
-        .values(lease_owner=None, lease_expires_at=None)
+        .values(values)
         .execution_options(synchronize_session=False)
     )
+
+
+def renew(session: Session, owner: str, user_ids: list[int], until: datetime) -> None:
+    """Extend ``owner``'s leases on ``user_ids`` (pushes still in flight) to ``until``."""
+    session.execute(
+        update(SyncState)
+        .where(SyncState.user_id.in_(user_ids), SyncState.lease_owner == owner)
+        .values(lease_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether a row is claimable now: the idle worker's read-only check."""
+    return bool(session.scalar(select(exists().where(_claimable(now)))))
 
 
 def due_count(session: Session, now: datetime) -> int:

@@ -15,6 +15,8 @@ import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
@@ -115,12 +117,22 @@ def scim_error_body(response: httpx.Response) -> dict[str, Any] | None:
     return None
 
 
-def retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (the delta form); None when absent or an HTTP date."""
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After in seconds from ``now``: the delta-seconds form, or an HTTP date
+    (RFC 9110 10.2.3); never negative; None when absent or unreadable."""
+    if value is None:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT; obsolete forms may omit the zone
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,7 @@ def sync_user(factory: sessionmaker[Session], username: str, trigger: str) -> di
         user_id, name = user.id, user.username
     result = _push_one(snap, name, settings)
     with transaction(factory) as session:
-        run_id = _record_one(session, trigger, user_id, version, result)
+        run_id = _record_one(session, trigger, user_id, version, result, snap)
     return {"run_id": run_id, **result.as_dict()}
 
 
@@ -98,7 +98,7 @@ def _push_one(snap: UserSnapshot | None, username: str, settings: Settings) -> R
 
 
 def _record_one(session: Session, trigger: str, user_id: int, version: int | None,
-                result: Result) -> int:
+                result: Result, sent: UserSnapshot | None) -> int:
     now = utcnow()
     stopping = result.error if isinstance(result.error, ConfigurationError) else None
     run = SyncRun(scope="one", trigger=trigger, status="stopped" if stopping else "completed",
@@ -110,7 +110,7 @@ def _record_one(session: Session, trigger: str, user_id: int, version: int | Non
     session.flush()
     session.execute(insert(SyncRunUser), [_outcome_row(run.id, result)])
     if version is not None:
-        sync_state.record(session, user_id, version, result, now)
+        sync_state.record(session, user_id, version, result, now, sent)
     return run.id
 
 

@@ -3,13 +3,15 @@
 PostgreSQL: ``LISTEN staffsync_sync_due`` on a dedicated autocommit connection, woken by
 the ``NOTIFY`` that ``sync_state`` sends from the edit's own transaction (so on commit,
 never before). The wait still ends every ``poll`` seconds, for rows whose backoff has
-run out and for a stop request. SQLite: a plain ``poll``-second sleep.
+run out, and within ``STOP_CHECK`` seconds of a stop request. SQLite: a plain
+``poll``-second sleep.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Protocol
 
 import psycopg
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from staffsync.fis.sync_state import DUE_CHANNEL
 
 log = logging.getLogger("staffsync.worker")
+STOP_CHECK = 0.25  # seconds: how soon a worker blocked on LISTEN notices a stop request
 
 
 class Wakeup(Protocol):
@@ -59,9 +62,13 @@ class Listen:
         return self.conn
 
     def wait(self, stop: threading.Event) -> None:
+        deadline = time.monotonic() + self.poll
         try:
-            for _ in self._connection().notifies(timeout=self.poll, stop_after=1):
-                pass
+            # In slices, so that a stop request is seen within STOP_CHECK seconds.
+            while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                for _ in self._connection().notifies(timeout=min(left, STOP_CHECK),
+                                                     stop_after=1):
+                    return
         except psycopg.OperationalError:  # the server restarted: listen again next time
             log.warning("lost the LISTEN connection; reconnecting")
             self.close()

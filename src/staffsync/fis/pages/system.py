@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from staffsync.fis import schemas, third_party, users
+from staffsync.fis import schemas, sync_state, third_party, users
 from staffsync.fis.pages.common import (
     PageRoute,
     PageSession,
@@ -26,7 +26,8 @@ def user_list(request: Request, _: Sysadmin, session: PageSession, q: str = "") 
     pages = paging(request, users.count(session, q))
     found = users.search(session, q, pages.size, pages.offset)
     rows = [(user, schemas.sync_out(user)) for user in found]
-    return render(request, "users.html", q=q, rows=rows, paging=pages)
+    return render(request, "users.html", q=q, rows=rows, paging=pages,
+                  tenant_error=sync_state.tenant_error(session))
 
 
 @router.get("/users/{username}")
