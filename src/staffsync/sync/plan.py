@@ -121,17 +121,21 @@ def plan_user(
 
 def make_plan(
     snapshots: Iterable[UserSnapshot],
-    remote_users: Iterable[dict[str, Any]],
+    remote_users: RemoteIndex | Iterable[dict[str, Any]],
     system_users: Iterable[str] = DEFAULT_SYSTEM_USERS,
+    system_accounts: Iterable[str] = (),
 ) -> Plan:
     """The reconciliation plan.
 
-    SCView users that no snapshot claims end up in ``unknown``, except SCView's own
-    system users (they are never synced, so they are not news).
+    ``system_accounts`` are FIS's own system users (they have no staff record, so no
+    snapshot): each is a skipped step, never sent. SCView users that no snapshot claims
+    end up in ``unknown``, except SCView's own system users (they are never synced, so
+    they are not news).
     """
-    index = RemoteIndex(remote_users)
+    index = remote_users if isinstance(remote_users, RemoteIndex) else RemoteIndex(remote_users)
     names = frozenset(name.casefold() for name in system_users)
     plan, claimed = Plan(), set()
+    plan.steps += [Step(name, Action.SKIPPED, error=SystemUser(name)) for name in system_accounts]
     for snapshot in snapshots:
         step, remote_id = plan_user(snapshot, index, names)
         plan.steps.append(step)
