@@ -4,6 +4,8 @@ server on loopback, each with its own database. The SCIM side is checked only ov
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,11 @@ import pytest
 from staffsync.kit.server import free_port
 from staffsync.sync.mapping import ENTERPRISE
 from tests.fis.conftest import Api, new_ssn, staff_data
+from staffsync.sync.catalogue import CATALOGUE
 from tests.sync.conftest import LiveScim
+from tests.sync.faults import answering, plain_http_server, serving
+
+ENTRIES = {entry.code: entry for entry in CATALOGUE}
 
 
 @pytest.fixture
@@ -144,6 +150,46 @@ def test_test_connection_reports_the_catalogue_entry(
     answer = api.call("POST", "/settings/third-party/test", admin=True)
     assert answer.json()["ok"] is False and answer.json()["code"] == code
     assert answer.status_code in (502, 503) and answer.json()["resolution"]
+
+
+SERVER_FAULTS: dict[str, tuple[Callable[[Path], AbstractContextManager[str]], str, int]] = {
+    # name: (context yielding the End Point, catalogue code, HTTP status of the answer)
+    "500": (lambda tmp: serving(answering(500, b"Internal Server Error")), "server_error", 502),
+    "404, not JSON (a plain HTTP server)": (plain_http_server, "end_point_incorrect", 502),
+    "timeout": (lambda tmp: serving(answering(200, b"{}", "application/scim+json", delay=1.5)),
+                "service_down", 503),
+}
+
+
+@pytest.mark.parametrize("case", SERVER_FAULTS)
+def test_test_connection_reports_server_faults(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    end_point_of, code, status = SERVER_FAULTS[case]
+    monkeypatch.setenv("STAFFSYNC_SCIM_TIMEOUT", "0.3")  # the FIS server runs in this process
+    with end_point_of(tmp_path) as url:
+        configure(api, url, "district", "a-token")
+        answer = api.call("POST", "/settings/third-party/test", admin=True)
+    body = answer.json()
+    assert (answer.status_code, body["ok"], body["code"]) == (status, False, code)
+    assert body["message"] == ENTRIES[code].message.format(status=500, reason="Internal Server Error")
+    assert body["resolution"] == ENTRIES[code].resolution
+
+
+def test_sync_all_against_a_server_answering_500_is_stopped_with_the_resolution(
+    api: Api
+) -> None:
+    add_staff(api, email="five.hundred@district.example.org")
+    with serving(answering(500, b"Internal Server Error")) as url:
+        configure(api, url, "district", "a-token")
+        answer = api.call("POST", "/users/sync", admin=True)
+    body = answer.json()
+    assert (answer.status_code, body["status"], body["code"]) == (502, "stopped", "server_error")
+    assert body["message"] == (
+        "Response status code does not indicate success: 500 (Internal Server Error).")
+    assert body["resolution"].startswith("The site is down.")
+    run = api.call("GET", f"/sync/runs/{body['id']}", admin=True).json()
+    assert run["status"] == "stopped" and run["error"]["code"] == "server_error"
 
 
 def test_test_connection_ok(api: Api, target: LiveScim) -> None:

@@ -9,6 +9,7 @@ from staffsync.cli import app
 from staffsync.kit.db import transaction
 from staffsync.sync import service
 from tests.sync.conftest import LiveScim
+from tests.sync.faults import answering, serving
 from tests.sync_run.conftest import configure, point_at, seed_district
 
 runner = CliRunner(env={"COLUMNS": "200"})  # Rich wraps tables at the width
@@ -41,6 +42,23 @@ def test_sync_all_stopped_by_configuration_exits_non_zero_with_the_resolution(
     assert result.exit_code == 1
     assert "Token or Database name is incorrect" in result.output
     assert "Verify that the System > Directories > Third Party Configuration" in result.output
+
+
+def test_sync_all_against_a_server_answering_500_exits_non_zero_with_one_clear_error(
+    fis_db: str, fis: sessionmaker[Session]
+) -> None:
+    seed_district(fis, 3)
+    with serving(answering(500, b"Internal Server Error")) as url:
+        configure(fis, url, "district", "a-token")
+        result = runner.invoke(app, ["sync", "all", "--db", fis_db])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # typer.Exit, not an escaped SyncError
+    message = "Response status code does not indicate success: 500 (Internal Server Error)."
+    assert message in result.output and "Traceback" not in result.output
+    assert "Resolution: The site is down." in result.output
+    with transaction(fis) as session:
+        (run,) = service.list_runs(session, 5)
+    assert run["status"] == "stopped" and run["error"]["code"] == "server_error"
 
 
 def test_sync_user_prints_the_outcome(fis_db: str, fis: sessionmaker[Session],

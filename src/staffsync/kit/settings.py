@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     # Key for secrets at rest (Fernet, urlsafe base64). When unset, a key file
     # in the data folder is created on first use.
     secret_key: str | None = None
+    # Seconds the sync waits for SCView to answer one request before "service is down".
+    scim_timeout: float = 10.0
 
     def fis_url(self) -> str:
         return self.fis_db or sqlite_url(self.data_dir / "fis.db")

@@ -29,6 +29,7 @@ from staffsync.fis import parameters, sync_state, third_party, users
 from staffsync.fis.models import SyncRun, SyncRunUser, User, utcnow
 from staffsync.kit.db import transaction
 from staffsync.kit.errors import NotFound, StaffsyncError
+from staffsync.kit.settings import get_settings
 from staffsync.sync import executor
 from staffsync.sync.catalogue import ConfigurationError, SyncError, SystemUser
 from staffsync.sync.executor import Progress, RunReport
@@ -59,6 +60,7 @@ class Settings:
 
     target: Target
     system_users: frozenset[str]
+    timeout: float  # seconds per SCIM request (STAFFSYNC_SCIM_TIMEOUT)
 
 
 def _settings(session: Session, *, enabled_only: bool = True) -> Settings:
@@ -67,7 +69,7 @@ def _settings(session: Session, *, enabled_only: bool = True) -> Settings:
         raise SyncNotSetUp()
     target = Target(conn.end_point, conn.database_name, conn.token)
     names = parameters.system_usernames(session) or {"admin", "scview", "csiu"}
-    return Settings(target, frozenset(names))
+    return Settings(target, frozenset(names), get_settings().scim_timeout)
 
 
 # -- one user -----------------------------------------------------------------------------
@@ -92,7 +94,7 @@ def _push_one(snap: UserSnapshot | None, username: str, settings: Settings) -> R
     if snap is None:  # a system user: it has no staff record and is never sent
         return Result(username, Outcome.SKIPPED, error=SystemUser(username))
     try:
-        with ScimClient(settings.target) as client:
+        with ScimClient(settings.target, timeout=settings.timeout) as client:
             return push_user(snap, client, settings.system_users)
     except SyncError as error:  # the client refused the End Point or Database name
         return Result(username, Outcome.FAILED, error=error)
@@ -168,7 +170,7 @@ def _reconcile(factory: sessionmaker[Session], settings: Settings, accounts: lis
                progress: Progress | None) -> tuple[Plan, RunReport]:
     """``accounts``: FIS's system users, reported as skipped and never sent."""
     try:
-        client = ScimClient(settings.target)
+        client = ScimClient(settings.target, timeout=settings.timeout)
     except ConfigurationError as error:
         return Plan(), RunReport(stopped=error)
     with client:
@@ -254,7 +256,7 @@ def test_connection(factory: sessionmaker[Session]) -> dict[str, Any]:
     with transaction(factory) as session:
         settings = _settings(session, enabled_only=False)
     try:
-        caps = check_connection(settings.target)
+        caps = check_connection(settings.target, timeout=settings.timeout)
     except SyncError as error:
         return {"ok": False, **error.as_dict()}
     return {"ok": True, "bulk": caps.bulk, "patch": caps.patch, "filter": caps.filter}
