@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from staffsync.kit.server import free_port
+from staffsync.sync.catalogue import CATALOGUE
 from staffsync.sync.mapping import ENTERPRISE
 from tests.fis.conftest import Api, new_ssn, staff_data
-from staffsync.sync.catalogue import CATALOGUE
 from tests.sync.conftest import LiveScim
 from tests.sync.faults import answering, plain_http_server, serving
 
@@ -94,11 +94,27 @@ def test_sync_all_over_http_then_no_writes_then_drift_repaired(
     assert [r["id"] for r in runs] == [repaired["id"], again["id"], first["id"]]
 
 
-def test_dry_run_over_http_plans_only(api: Api, target: LiveScim) -> None:
-    add_staff(api, email="planned@district.example.org")
-    plan = api.call("POST", "/users/sync", admin=True, params={"dry_run": "true"}).json()
+def test_dry_run_over_http_plans_only_and_lists_each_change(api: Api, target: LiveScim) -> None:
+    kept = add_staff(api, email="planned@district.example.org")
+    dry = {"dry_run": "true"}
+    plan = api.call("POST", "/users/sync", admin=True, params=dry).json()
     assert plan["dry_run"] is True and plan["counts"]["create"] >= 1 and plan["writes"] == 0
     assert target.users() == []
+    steps = {s["username"]: s for s in plan["steps"]}
+    assert steps[kept["username"]] == {"username": kept["username"], "action": "create",
+                                       "changed": [], "error": None}
+    assert steps["CSIU"]["action"] == "skipped"
+    assert steps["CSIU"]["error"]["message"] == "User sync to SCView failed for: CSIU."
+    api.call("POST", "/users/sync", admin=True)
+    user = scim_user(target, kept["username"])
+    with target.http() as http:
+        drift = {**user, "name": {**user["name"], "givenName": "Drifted"}, "active": False}
+        http.put(f"/Users/{user['id']}", json=drift).raise_for_status()
+    again = api.call("POST", "/users/sync", admin=True, params=dry).json()
+    (update,) = [s for s in again["steps"] if s["action"] == "update"]
+    assert update == {"username": kept["username"], "action": "update",
+                      "changed": ["given_name", "active"], "error": None}
+    assert scim_user(target, kept["username"])["name"]["givenName"] == "Drifted"
 
 
 def test_a_failed_sync_answers_with_the_catalogue_entry(
@@ -172,8 +188,9 @@ def test_test_connection_reports_server_faults(
         answer = api.call("POST", "/settings/third-party/test", admin=True)
     body = answer.json()
     assert (answer.status_code, body["ok"], body["code"]) == (status, False, code)
-    assert body["message"] == ENTRIES[code].message.format(status=500, reason="Internal Server Error")
-    assert body["resolution"] == ENTRIES[code].resolution
+    entry = ENTRIES[code]
+    assert body["message"] == entry.message.format(status=500, reason="Internal Server Error")
+    assert body["resolution"] == entry.resolution
 
 
 def test_sync_all_against_a_server_answering_500_is_stopped_with_the_resolution(

@@ -19,10 +19,16 @@ def test_sync_all_prints_the_summary_and_records_the_run(
     fis_db: str, fis: sessionmaker[Session], live_scim: LiveScim
 ) -> None:
     point_at(fis, live_scim)
-    count = seed_district(fis, 12)
+    count = seed_district(fis, 25)
     planned = runner.invoke(app, ["sync", "all", "--dry-run", "--db", fis_db])
     assert planned.exit_code == 0, planned.output
     assert "Sync plan" in planned.output and "Syncing users" not in planned.output
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]]
+            for line in planned.output.splitlines() if line.count("│") == 4]  # 3 columns
+    shown = {user: action for user, action, _ in rows}  # the header is drawn with ┃
+    assert len(shown) == 20 and set(shown.values()) == {"create", "skipped"}
+    assert {u for u, a in shown.items() if a == "create"} <= set(live_users_of(fis))
+    assert f"and {count + 3 - 20} more" in planned.output  # 3: the system users, skipped
     assert live_scim.users() == []
     done = runner.invoke(app, ["sync", "all", "--db", fis_db])
     assert done.exit_code == 0, done.output

@@ -3,6 +3,7 @@ third-party SCIM server, on both FIS backends."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from staffsync.fis.models import SyncRunUser, SyncState, utcnow
 from staffsync.kit.db import transaction
 from staffsync.kit.errors import NotFound
 from staffsync.sync import service
-from staffsync.sync.mapping import ENTERPRISE
+from staffsync.sync.mapping import ENTERPRISE, to_scim
 from staffsync.sync.push import Outcome, Result
 from tests.fis.conftest import staff_data
 from tests.sync.conftest import LiveScim
@@ -59,6 +60,20 @@ def test_sync_one_user_creates_it_with_the_synced_fields(fis: Factory, live_scim
     state = state_of(fis, username)
     assert not state.dirty and state.pushed_version == state.version and state.last_error is None
     assert state.last_synced_at is not None
+
+
+def test_the_hr_data_of_a_staff_record_never_reaches_the_scim_user(fis: Factory) -> None:
+    hr = {"ssn": "219099999", "address1": "77 Quarry Lane", "zip_code": "17837",
+          "gender": "female", "race": "asian", "hire_date": "2011-03-14"}
+    username = add_staff(fis, **hr)
+    with transaction(fis) as session:
+        snap = users.snapshot(session, users.get(session, username))
+    assert snap is not None
+    sent = json.dumps(to_scim(snap)).lower()
+    for value in ("219099999", "219-09-9999", "quarry", "17837", "female", "asian",
+                  "2011-03-14"):
+        assert value not in sent, value
+    assert username in sent  # the same payload does carry the synced values
 
 
 def test_sync_one_user_again_is_unchanged_and_both_runs_are_history(

@@ -50,6 +50,12 @@ class Step:
     snapshot: UserSnapshot | None = None
     error: UserError | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The step as a dry run shows it (never the snapshot's values)."""
+        return {"username": self.username, "action": self.action.value,
+                "changed": list(self.changed),
+                "error": self.error.as_dict() if self.error else None}
+
 
 class RemoteIndex:
     """SCView's users by id, with lookups by externalId, Employee ID and userName."""
@@ -94,6 +100,11 @@ class Plan:
     @property
     def writes(self) -> list[Step]:
         return [step for step in self.steps if step.action in WRITES]
+
+    @property
+    def changes(self) -> list[Step]:
+        """Every step but "unchanged": what a dry run lists, user by user."""
+        return [step for step in self.steps if step.action is not Action.UNCHANGED]
 
     def counts(self) -> Counter[str]:
         return Counter(step.action.value for step in self.steps)

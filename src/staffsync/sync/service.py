@@ -162,7 +162,10 @@ def run_all(
         raise
     with transaction(factory) as session:
         _record_all(session, run_id, plan, report, tracked, dry_run)
-        return run_view(session, run_id), plan, report
+        view = run_view(session, run_id)
+    if dry_run:  # the plan user by user: who would be created or updated, which fields
+        view["steps"] = [step.as_dict() for step in plan.changes]
+    return view, plan, report
 
 
 def _reconcile(factory: sessionmaker[Session], settings: Settings, accounts: list[str],
