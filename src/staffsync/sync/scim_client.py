@@ -8,6 +8,7 @@ a log line or a repr.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import socket
@@ -31,6 +32,7 @@ SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 DEFAULT_PAGE = 500
 PREFETCH = 4  # listing pages in flight at once
+DISCOVERY_TTL = 60.0  # seconds a /ServiceProviderConfig answer is reused
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +231,10 @@ def same(attribute: str, have: Any, want: str) -> bool:
     return bool(have == want)
 
 
+# (base URL, token digest) -> (capabilities, monotonic expiry); dict updates are atomic
+_discovered: dict[tuple[str, str], tuple[Capabilities, float]] = {}
+
+
 class ScimClient:
     """One tenant of a SCIM 2.0 service provider, over a pooled, thread-safe httpx.Client."""
 
@@ -260,6 +266,7 @@ class ScimClient:
             transport=transport,
         )
         self._capabilities: Capabilities | None = None
+        self._token_digest = hashlib.sha256(target.token.encode()).hexdigest()
         self._unfilterable: set[str] = set()
 
     def __repr__(self) -> str:
@@ -326,18 +333,30 @@ class ScimClient:
     # -- discovery -----------------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
-        """/ServiceProviderConfig, read once per client."""
+        """/ServiceProviderConfig, read once per client and shared for ``DISCOVERY_TTL``
+        seconds by clients of the same tenant and token (a sync one user costs one
+        request less); a failure is never kept."""
         if self._capabilities is None:
-            doc = self.send("GET", "/ServiceProviderConfig")
-            try:
-                self._capabilities = Capabilities.from_json(doc)
-            except (AttributeError, TypeError, ValueError) as exc:
-                raise c.EndPointIncorrect("/ServiceProviderConfig is not SCIM") from exc
+            key = (self.base_url, self._token_digest)
+            kept = _discovered.get(key)
+            if kept is not None and kept[1] > time.monotonic():
+                self._capabilities = kept[0]
+            else:
+                self._capabilities = self._discover()
+                _discovered[key] = (self._capabilities, time.monotonic() + DISCOVERY_TTL)
         return self._capabilities
 
+    def _discover(self) -> Capabilities:
+        doc = self.send("GET", "/ServiceProviderConfig")
+        try:
+            return Capabilities.from_json(doc)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise c.EndPointIncorrect("/ServiceProviderConfig is not SCIM") from exc
+
     def check(self) -> Capabilities:
-        """Test Connection: discovery, then one authenticated read (discovery needs no token)."""
-        capabilities = self.capabilities()
+        """Test Connection: discovery (always afresh), then one authenticated read
+        (discovery needs no token)."""
+        self._capabilities = capabilities = self._discover()
         self.send("GET", "/Users", params={"startIndex": 1, "count": 1})
         return capabilities
 
