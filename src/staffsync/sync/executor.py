@@ -50,13 +50,12 @@ class RunReport:
         return Counter(result.outcome.value for result in self.results)
 
 
+_OUTCOME_OF = {Action.UNCHANGED: Outcome.UNCHANGED, Action.SKIPPED: Outcome.SKIPPED}
+
+
 def result_of(step: Step) -> Result:
     """The result of a step that needs no write."""
-    outcome = {
-        Action.UNCHANGED: Outcome.UNCHANGED,
-        Action.SKIPPED: Outcome.SKIPPED,
-    }.get(step.action, Outcome.FAILED)
-    return Result(step.username, outcome, error=step.error)
+    return Result(step.username, _OUTCOME_OF.get(step.action, Outcome.FAILED), error=step.error)
 
 
 def write_step(step: Step, client: ScimClient) -> Result:
