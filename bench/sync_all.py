@@ -1,6 +1,6 @@
 """Benchmark: sync all of ~10,000 FIS users into SCView, three ways, against the naive way.
 
-    .venv/bin/python -m bench.sync_all [--staff 10560] [--naive-sample 1000]
+    .venv/bin/python -m bench.sync_all [--staff 10560] [--naive-sample N]
 
 Both systems on SQLite in a temporary folder; SCView runs as its own process
 (``staffsync scview serve``) on loopback, as it would in production, so the sync and the
@@ -11,8 +11,8 @@ planning, writing, and recording the run and every user's sync state.
 Scenarios: (1) initial sync into an empty tenant; (2) again with nothing changed (must
 be 0 writes); (3) again after 1% of the users were changed directly in SCView (drift).
 The naive way is one GET (filter by externalId) and one PUT (or POST when absent) per
-user; it is timed on ``--naive-sample`` users and extrapolated linearly (it is strictly
-per user), unless the sample is the whole district.
+user. By default it is timed on every user; ``--naive-sample N`` times N users only and
+scales linearly (it is strictly per user), and the table then says so beside the figure.
 """
 
 from __future__ import annotations
@@ -151,20 +151,24 @@ def snapshots_of(factory: sessionmaker[Session]) -> list[UserSnapshot]:
         return list(users.iter_snapshots(session))
 
 
-def report(rows: list[tuple[str, float, int, float | None]], count: int) -> None:
-    print(f"\n{count} users")
-    print(f"{'scenario':<34}{'sync all':>10}{'writes':>8}{'naive':>10}{'speed-up':>10}")
+def report(rows: list[tuple[str, float, int, float]], count: int, workers: int,
+           naive_note: str) -> None:
+    """The results as a Markdown table, ready for BENCHMARKS.md."""
+    load = ", ".join(f"{avg:.2f}" for avg in os.getloadavg())
+    print(f"\n{count:,} users; SCView: {workers} process(es) on SQLite; load average {load}\n")
+    print("| scenario | sync all | writes | naive | speed-up |")
+    print("|---|---:|---:|---:|---:|")
     for name, seconds, writes, naive_seconds in rows:
-        naive_text = f"{naive_seconds:9.2f}s" if naive_seconds else "        -"
-        ratio = f"{naive_seconds / seconds:9.1f}x" if naive_seconds else "        -"
-        print(f"{name:<34}{seconds:9.2f}s{writes:>8}{naive_text:>10}{ratio:>10}")
+        print(f"| {name} | {seconds:.2f} s | {writes:,} | {naive_seconds:.2f} s{naive_note} | "
+              f"{naive_seconds / seconds:.1f}x |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--staff", type=int, default=10_560,
                         help="staff to seed (about 95%% get a user: 10,560 gives ~10,000)")
-    parser.add_argument("--naive-sample", type=int, default=1000)
+    parser.add_argument("--naive-sample", type=int, default=None,
+                        help="time the naive way on N users and scale (default: all)")
     parser.add_argument("--scview-workers", type=int, default=1,
                         help="SCView server processes (staffsync scview serve --workers)")
     args = parser.parse_args()
@@ -173,31 +177,29 @@ def main() -> None:
         run(Path(tmp), args.staff, args.naive_sample, args.scview_workers)
 
 
-def run(folder: Path, staff: int, sample_size: int, workers: int) -> None:
+def run(folder: Path, staff: int, sample_size: int | None, workers: int) -> None:
     fis = fis_district(folder, staff)
     snaps = snapshots_of(fis)
-    sample = snaps[: min(sample_size, len(snaps))]
+    sample = snaps[: min(sample_size or len(snaps), len(snaps))]
     scale = len(snaps) / len(sample)
     rng = random.Random(2)
     with scview_server(folder, workers) as (url, scview_db):
         target = Target(url, "bench", new_tenant(scview_db, "bench"))
         point_at(fis, url, target.database, target.token)
-        rows = []
+        rows: list[tuple[str, float, int, float]] = []
         for name in ("initial (empty SCView)", "no-op (nothing changed)", "1% drift in SCView"):
             if name.startswith("1%"):
                 drift(target, 0.01, rng)
             seconds, run_ = timed(lambda: service.sync_all(fis, "bench"))
             assert run_["status"] == "completed", run_
-            rows.append((name, seconds, run_["writes"], None))
+            rows.append((name, seconds, run_["writes"], 0.0))
         naive_target = Target(url, "naive", new_tenant(scview_db, "naive"))
         naive_rows = [naive(naive_target, sample)[0] * scale for _ in range(2)]
         drift(naive_target, 0.01, rng)
         naive_rows.append(naive(naive_target, sample)[0] * scale)
         rows = [(n, s, w, nv) for (n, s, w, _), nv in zip(rows, naive_rows, strict=True)]
-    print(f"\nSCView: {workers} process(es) on SQLite")
-    report(rows, len(snaps))
-    if scale > 1:
-        print(f"(naive: timed on {len(sample)} users, scaled x{scale:.1f})")
+    note = f" (timed on {len(sample):,} users, scaled x{scale:.1f})" if scale > 1 else ""
+    report(rows, len(snaps), workers, note)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -32,6 +33,58 @@ def test_pages_through_every_user(make_live_scim: Callable[..., LiveScim]) -> No
     with live.client() as client:
         names = [user["userName"] for user in client.iter_users()]
     assert sorted(names) == sorted(f"user{n}" for n in range(23))
+
+
+class ShortPages(Proxy):
+    """A server that returns fewer users than asked on every page after the first (RFC
+    7644 allows it), and counts the discovery requests it forwards."""
+
+    discoveries = 0
+
+    async def forward(self, scope, receive):  # type: ignore[no-untyped-def]
+        status, body, headers = await super().forward(scope, receive)
+        query = scope["query_string"].decode()
+        if scope["path"].endswith("/ServiceProviderConfig"):
+            self.discoveries += 1
+        elif scope["path"].endswith("/Users") and "startIndex=1&" not in query:
+            page = json.loads(body)
+            page["Resources"] = page.get("Resources", [])[:3]
+            page["itemsPerPage"] = len(page["Resources"])
+            body = json.dumps(page).encode()
+        return status, body, headers
+
+
+def test_pages_shorter_than_asked_still_yield_every_user_once(
+    make_live_scim: Callable[..., LiveScim],
+) -> None:
+    live = make_live_scim(filter={"maxResults": 7})
+    with live.http() as http:
+        for n in range(23):
+            http.post("/Users", json=to_scim(snapshot(n))).raise_for_status()
+    with serving(ShortPages(live.end_point)) as url, ScimClient(
+        Target(url, live.database, live.token)
+    ) as client:
+        names = [user["userName"] for user in client.iter_users()]
+    assert sorted(names) == sorted(f"user{n}" for n in range(23))
+
+
+def test_discovery_is_shared_by_clients_of_a_tenant_but_test_connection_asks_again(
+    live_scim: LiveScim,
+) -> None:
+    proxy = ShortPages(live_scim.end_point)
+    with serving(proxy) as url:
+        target = Target(url, live_scim.database, live_scim.token)
+        for _ in range(3):
+            with ScimClient(target) as client:
+                client.capabilities()
+        assert proxy.discoveries == 1
+        with ScimClient(target) as client:
+            client.check()
+        assert proxy.discoveries == 2
+        with ScimClient(Target(url, live_scim.database, "another-token")) as client:
+            with pytest.raises(c.SyncError):
+                client.check()
+        assert proxy.discoveries == 3
 
 
 def test_the_token_never_shows() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 from rich.console import Console
 
 from staffsync.sync import catalogue as c
-from staffsync.sync.display import plan_table, progress_bar, report_table
+from staffsync.sync.display import plan_steps_table, plan_table, progress_bar, report_table
 from staffsync.sync.executor import RunReport
+from staffsync.sync.mapping import to_scim
 from staffsync.sync.plan import make_plan
 from staffsync.sync.push import Outcome, Result
 from tests.sync.factories import snapshot
@@ -16,12 +20,16 @@ def console() -> Console:
     return Console(record=True, width=200, force_terminal=False)
 
 
-def test_progress_bar_shows_done_out_of_total() -> None:
+def test_progress_bar_shows_done_out_of_total_rate_and_eta() -> None:
     out = console()
     with progress_bar(out) as update:
-        for done in range(0, 11):
-            update(done, 10)
-    assert "10/10" in out.export_text()
+        update(0, 10)
+        time.sleep(0.2)  # Rich measures the rate over time: give it two samples apart
+        update(4, 10)
+        time.sleep(0.2)
+        update(10, 10)
+    (line,) = out.export_text().splitlines()  # the bar as it was left: done, rate, ETA
+    assert re.search(r"Syncing users .* 10/10 +\d[\d,]* users/s +\d+:\d\d:\d\d$", line), line
 
 
 def test_report_table_names_each_failure_with_its_resolution() -> None:
@@ -51,3 +59,20 @@ def test_plan_table_counts_actions() -> None:
     text = out.export_text()
     (row,) = [line for line in text.splitlines() if "create" in line]
     assert row.split()[-2:] == ["2", "│"] and "dry run" in text
+
+
+def test_plan_steps_table_names_each_user_and_the_fields_that_change() -> None:
+    drifted = to_scim(snapshot(2))
+    drifted["name"]["givenName"] = "Changed in SCView"
+    drifted["phoneNumbers"] = []
+    remote = [{"id": "r2", **drifted}, {"id": "r3", **to_scim(snapshot(3))}]
+    fresh = [snapshot(n) for n in range(10, 40)]
+    plan = make_plan([snapshot(2), snapshot(3), *fresh], remote)
+    out = console()
+    out.print(plan_steps_table(plan, shown=5))
+    text = out.export_text()
+    (row,) = [line for line in text.splitlines() if "user2 " in line]
+    assert "update" in row and "First Name, Phone Number, Phone Type" in row
+    assert "user3 " not in text  # unchanged users are not listed
+    assert sum(" create " in line for line in text.splitlines()) == 4
+    assert "and 26 more" in text

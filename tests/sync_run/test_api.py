@@ -4,14 +4,20 @@ server on loopback, each with its own database. The SCIM side is checked only ov
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from staffsync.kit.server import free_port
+from staffsync.sync.catalogue import CATALOGUE
 from staffsync.sync.mapping import ENTERPRISE
 from tests.fis.conftest import Api, new_ssn, staff_data
 from tests.sync.conftest import LiveScim
+from tests.sync.faults import answering, plain_http_server, serving
+
+ENTRIES = {entry.code: entry for entry in CATALOGUE}
 
 
 @pytest.fixture
@@ -74,7 +80,7 @@ def test_sync_all_over_http_then_no_writes_then_drift_repaired(
     first = api.call("POST", "/users/sync", admin=True).json()
     assert first["status"] == "completed" and first["writes"] >= 2
     again = api.call("POST", "/users/sync", admin=True).json()
-    assert again["writes"] == 0 and set(again["counts"]) == {"unchanged"}
+    assert again["writes"] == 0 and set(again["counts"]) == {"unchanged", "skipped"}
     user = target.users()[0]
     with target.http() as http:
         drift = {**user, "name": {**user["name"], "familyName": "Changed In SCView"}}
@@ -88,11 +94,27 @@ def test_sync_all_over_http_then_no_writes_then_drift_repaired(
     assert [r["id"] for r in runs] == [repaired["id"], again["id"], first["id"]]
 
 
-def test_dry_run_over_http_plans_only(api: Api, target: LiveScim) -> None:
-    add_staff(api, email="planned@district.example.org")
-    plan = api.call("POST", "/users/sync", admin=True, params={"dry_run": "true"}).json()
+def test_dry_run_over_http_plans_only_and_lists_each_change(api: Api, target: LiveScim) -> None:
+    kept = add_staff(api, email="planned@district.example.org")
+    dry = {"dry_run": "true"}
+    plan = api.call("POST", "/users/sync", admin=True, params=dry).json()
     assert plan["dry_run"] is True and plan["counts"]["create"] >= 1 and plan["writes"] == 0
     assert target.users() == []
+    steps = {s["username"]: s for s in plan["steps"]}
+    assert steps[kept["username"]] == {"username": kept["username"], "action": "create",
+                                       "changed": [], "error": None}
+    assert steps["CSIU"]["action"] == "skipped"
+    assert steps["CSIU"]["error"]["message"] == "User sync to SCView failed for: CSIU."
+    api.call("POST", "/users/sync", admin=True)
+    user = scim_user(target, kept["username"])
+    with target.http() as http:
+        drift = {**user, "name": {**user["name"], "givenName": "Drifted"}, "active": False}
+        http.put(f"/Users/{user['id']}", json=drift).raise_for_status()
+    again = api.call("POST", "/users/sync", admin=True, params=dry).json()
+    (update,) = [s for s in again["steps"] if s["action"] == "update"]
+    assert update == {"username": kept["username"], "action": "update",
+                      "changed": ["given_name", "active"], "error": None}
+    assert scim_user(target, kept["username"])["name"]["givenName"] == "Drifted"
 
 
 def test_a_failed_sync_answers_with_the_catalogue_entry(
@@ -144,6 +166,47 @@ def test_test_connection_reports_the_catalogue_entry(
     answer = api.call("POST", "/settings/third-party/test", admin=True)
     assert answer.json()["ok"] is False and answer.json()["code"] == code
     assert answer.status_code in (502, 503) and answer.json()["resolution"]
+
+
+SERVER_FAULTS: dict[str, tuple[Callable[[Path], AbstractContextManager[str]], str, int]] = {
+    # name: (context yielding the End Point, catalogue code, HTTP status of the answer)
+    "500": (lambda tmp: serving(answering(500, b"Internal Server Error")), "server_error", 502),
+    "404, not JSON (a plain HTTP server)": (plain_http_server, "end_point_incorrect", 502),
+    "timeout": (lambda tmp: serving(answering(200, b"{}", "application/scim+json", delay=1.5)),
+                "service_down", 503),
+}
+
+
+@pytest.mark.parametrize("case", SERVER_FAULTS)
+def test_test_connection_reports_server_faults(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    end_point_of, code, status = SERVER_FAULTS[case]
+    monkeypatch.setenv("STAFFSYNC_SCIM_TIMEOUT", "0.3")  # the FIS server runs in this process
+    with end_point_of(tmp_path) as url:
+        configure(api, url, "district", "a-token")
+        answer = api.call("POST", "/settings/third-party/test", admin=True)
+    body = answer.json()
+    assert (answer.status_code, body["ok"], body["code"]) == (status, False, code)
+    entry = ENTRIES[code]
+    assert body["message"] == entry.message.format(status=500, reason="Internal Server Error")
+    assert body["resolution"] == entry.resolution
+
+
+def test_sync_all_against_a_server_answering_500_is_stopped_with_the_resolution(
+    api: Api
+) -> None:
+    add_staff(api, email="five.hundred@district.example.org")
+    with serving(answering(500, b"Internal Server Error")) as url:
+        configure(api, url, "district", "a-token")
+        answer = api.call("POST", "/users/sync", admin=True)
+    body = answer.json()
+    assert (answer.status_code, body["status"], body["code"]) == (502, "stopped", "server_error")
+    assert body["message"] == (
+        "Response status code does not indicate success: 500 (Internal Server Error).")
+    assert body["resolution"].startswith("The site is down.")
+    run = api.call("GET", f"/sync/runs/{body['id']}", admin=True).json()
+    assert run["status"] == "stopped" and run["error"]["code"] == "server_error"
 
 
 def test_test_connection_ok(api: Api, target: LiveScim) -> None:

@@ -3,6 +3,8 @@ third-party SCIM server, on both FIS backends."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,13 +16,16 @@ from staffsync.fis.models import SyncRunUser, SyncState, utcnow
 from staffsync.kit.db import transaction
 from staffsync.kit.errors import NotFound
 from staffsync.sync import service
-from staffsync.sync.mapping import ENTERPRISE
+from staffsync.sync.mapping import ENTERPRISE, to_scim
 from staffsync.sync.push import Outcome, Result
 from tests.fis.conftest import staff_data
 from tests.sync.conftest import LiveScim
+from tests.sync.faults import Proxy, answering, serving
 from tests.sync_run.conftest import configure, point_at, seed_district
 
 Factory = sessionmaker[Session]
+SYSTEM_USERS = ("Admin", "SCView", "CSIU")  # FIS's own users, from its first migration
+SKIPPED = {"skipped": len(SYSTEM_USERS)}  # reported in every sync all, never sent
 
 
 def add_staff(factory: Factory, **overrides: Any) -> str:
@@ -55,6 +60,20 @@ def test_sync_one_user_creates_it_with_the_synced_fields(fis: Factory, live_scim
     state = state_of(fis, username)
     assert not state.dirty and state.pushed_version == state.version and state.last_error is None
     assert state.last_synced_at is not None
+
+
+def test_the_hr_data_of_a_staff_record_never_reaches_the_scim_user(fis: Factory) -> None:
+    hr = {"ssn": "219099999", "address1": "77 Quarry Lane", "zip_code": "17837",
+          "gender": "female", "race": "asian", "hire_date": "2011-03-14"}
+    username = add_staff(fis, **hr)
+    with transaction(fis) as session:
+        snap = users.snapshot(session, users.get(session, username))
+    assert snap is not None
+    sent = json.dumps(to_scim(snap)).lower()
+    for value in ("219099999", "219-09-9999", "quarry", "17837", "female", "asian",
+                  "2011-03-14"):
+        assert value not in sent, value
+    assert username in sent  # the same payload does carry the synced values
 
 
 def test_sync_one_user_again_is_unchanged_and_both_runs_are_history(
@@ -127,6 +146,53 @@ def test_a_system_user_is_never_sent(fis: Factory, live_scim: LiveScim) -> None:
     assert live_scim.users() == []
 
 
+def test_sync_all_reports_each_system_user_as_skipped_and_never_sends_it(
+    fis: Factory, live_scim: LiveScim
+) -> None:
+    point_at(fis, live_scim)
+    username = add_staff(fis)
+    run = service.sync_all(fis, "test")
+    with transaction(fis) as session:
+        outcomes = {o["username"]: o for o in service.get_run(session, run["id"])["outcomes"]}
+    assert set(outcomes) == {username, *SYSTEM_USERS}
+    for name in SYSTEM_USERS:
+        assert outcomes[name]["outcome"] == "skipped"
+        assert outcomes[name]["error"]["message"] == f"User sync to SCView failed for: {name}."
+        assert "verify that the Employee ID" in outcomes[name]["error"]["resolution"]
+    assert [u["userName"] for u in live_scim.users()] == [username]
+
+
+def listing_fails(status: int) -> Callable[[str, str], int | None]:
+    """A proxy rule: SCView answers ``status`` to the listing (GET /Users) only."""
+    return lambda method, target: status if method == "GET" and "/Users?" in target else None
+
+
+def test_sync_all_stopped_by_a_500_while_listing_records_the_entry(
+    fis: Factory, live_scim: LiveScim
+) -> None:
+    seed_district(fis, 4)
+    with serving(Proxy(live_scim.end_point, before=listing_fails(500))) as url:
+        configure(fis, url, live_scim.database, live_scim.token)
+        run = service.sync_all(fis, "test")
+    assert (run["status"], run["counts"], run["writes"]) == ("stopped", {}, 0)
+    assert run["error"]["code"] == "server_error"
+    assert run["error"]["message"] == (
+        "Response status code does not indicate success: 500 (Internal Server Error).")
+    assert run["error"]["resolution"].startswith("The site is down.")
+    with transaction(fis) as session:
+        assert service.get_run(session, run["id"])["status"] == "stopped"
+        assert all(s.dirty for s in session.scalars(select(SyncState)))
+    assert live_scim.users() == []
+
+
+def test_sync_all_against_a_server_that_answers_500_to_everything(fis: Factory) -> None:
+    seed_district(fis, 2)
+    with serving(answering(500, b"Internal Server Error")) as url:
+        configure(fis, url, "district", "token")
+        run = service.sync_all(fis, "test")
+    assert run["status"] == "stopped" and run["error"]["code"] == "server_error"
+
+
 def test_sync_all_then_a_repeat_writes_nothing_then_drift_is_repaired(
     fis: Factory, live_scim: LiveScim
 ) -> None:
@@ -134,19 +200,20 @@ def test_sync_all_then_a_repeat_writes_nothing_then_drift_is_repaired(
     count = seed_district(fis, 40)
     seen: list[tuple[int, int]] = []
     first = service.sync_all(fis, "test", progress=lambda d, t: seen.append((d, t)))
-    assert first["status"] == "completed" and first["counts"] == {"created": count}
-    assert first["writes"] == count and seen[-1] == (count, count)
+    assert first["status"] == "completed" and first["counts"] == {"created": count, **SKIPPED}
+    total = count + len(SYSTEM_USERS)
+    assert first["writes"] == count and seen[-1] == (total, total)
     with transaction(fis) as session:
         dirty = session.scalars(select(SyncState).where(SyncState.dirty)).all()
     assert dirty == []
     again = service.sync_all(fis, "test")
-    assert again["counts"] == {"unchanged": count} and again["writes"] == 0
+    assert again["counts"] == {"unchanged": count, **SKIPPED} and again["writes"] == 0
     name, remote = next(iter(by_username(live_scim).items()))
     with live_scim.http() as http:
         drifted = {**remote, "name": {**remote["name"], "givenName": "Drifted"}}
         http.put(f"/Users/{remote['id']}", json=drifted).raise_for_status()
     repaired = service.sync_all(fis, "test")
-    assert repaired["counts"] == {"updated": 1, "unchanged": count - 1}
+    assert repaired["counts"] == {"updated": 1, "unchanged": count - 1, **SKIPPED}
     assert by_username(live_scim)[name]["name"]["givenName"] != "Drifted"
     with transaction(fis) as session:
         detail = service.get_run(session, repaired["id"])
@@ -159,7 +226,7 @@ def test_sync_all_dry_run_plans_and_writes_nothing(fis: Factory, live_scim: Live
     point_at(fis, live_scim)
     count = seed_district(fis, 10)
     run = service.sync_all(fis, "test", dry_run=True)
-    assert run["dry_run"] and run["counts"] == {"create": count} and run["writes"] == 0
+    assert run["dry_run"] and run["counts"] == {"create": count, **SKIPPED} and run["writes"] == 0
     assert live_scim.users() == []
     with transaction(fis) as session:
         assert session.scalars(select(SyncRunUser)).all() == []
@@ -212,6 +279,6 @@ def test_an_unchanged_user_with_a_recorded_error_is_cleared_by_sync_all(
     assert state_of(fis, username).last_error is not None
     point_at(fis, live_scim)
     run = service.sync_all(fis, "test")
-    assert run["counts"] == {"unchanged": 1}
+    assert run["counts"] == {"unchanged": 1, **SKIPPED}
     state = state_of(fis, username)
     assert state.last_error is None and state.attempts == 0 and not state.dirty

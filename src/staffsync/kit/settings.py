@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # How often the sync worker runs a scheduled sync all (24h, 30m, off, ...).
     reconcile_every: str = "24h"
+    # Seconds the sync waits for SCView to answer one request before "service is down".
+    scim_timeout: float = 10.0
 
     def fis_url(self) -> str:
         return self.fis_db or sqlite_url(self.data_dir / "fis.db")

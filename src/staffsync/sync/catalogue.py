@@ -8,6 +8,7 @@ carries its entry, so code that catches one knows what to do next without parsin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -247,7 +248,15 @@ REQUIRED_FIELDS: tuple[tuple[str, str], ...] = (
 
 def is_system_user(username: str, system_users: Iterable[str] = DEFAULT_SYSTEM_USERS) -> bool:
     """True when ``username`` (trimmed, case-insensitive) is in ``system_users``."""
-    return username.strip().casefold() in {name.strip().casefold() for name in system_users}
+    names = _folded(system_users) if isinstance(system_users, frozenset) else _fold(system_users)
+    return username.strip().casefold() in names
+
+
+def _fold(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(name.strip().casefold() for name in names)
+
+
+_folded = functools.lru_cache(maxsize=16)(_fold)  # a sync all asks once per user
 
 
 def missing_fields(snapshot: UserSnapshot) -> tuple[str, ...]:

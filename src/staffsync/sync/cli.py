@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from staffsync.fis.cli import DbOption, sessions
 from staffsync.sync import service
-from staffsync.sync.display import plan_table, progress_bar, report_table
+from staffsync.sync.display import plan_steps_table, plan_table, progress_bar, report_table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -46,7 +46,11 @@ def run_all_with_bar(factory: sessionmaker[Session], console: Console, dry_run: 
     bar = nullcontext(None) if dry_run else progress_bar(console)  # a plan writes nothing
     with bar as progress:
         run, plan, report = service.run_all(factory, trigger, dry_run, progress)
-    console.print(plan_table(plan) if dry_run else report_table(report))
+    if dry_run:
+        console.print(plan_table(plan))
+        console.print(plan_steps_table(plan))
+    else:
+        console.print(report_table(report))
     console.print(f"Run {run['id']}: {run['status']}, {run['writes']} writes.")
     if run["error"]:
         print_entry(console, run["error"])

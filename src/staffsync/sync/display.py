@@ -27,6 +27,12 @@ from staffsync.sync.executor import RunReport
 from staffsync.sync.plan import Plan
 
 FAILURES_SHOWN = 20  # the summary lists the first failures; the run record keeps them all
+STEPS_SHOWN = 20  # a dry run lists the first planned changes, then "and N more"
+FIELD_NAMES = {
+    "external_id": "Staff key", "user_name": "Username", "employee_number": "Employee ID",
+    "given_name": "First Name", "family_name": "Last Name", "email": "Email",
+    "phone": "Phone Number", "phone_type": "Phone Type", "active": "Status",
+}
 
 
 class RateColumn(ProgressColumn):
@@ -86,4 +92,22 @@ def plan_table(plan: Plan) -> Table:
     for action, count in sorted(plan.counts().items()):
         table.add_row(action, str(count))
     table.add_row("unknown to FIS (kept)", str(len(plan.unknown)))
+    return table
+
+
+def plan_steps_table(plan: Plan, shown: int = STEPS_SHOWN) -> Table:
+    """The dry run user by user: the first ``shown`` users that would change and how."""
+    changes = plan.changes
+    table = Table(title="Planned changes")
+    table.add_column("User")
+    table.add_column("Action")
+    table.add_column("Fields that change / why not")
+    for step in changes[:shown]:
+        why = step.error.message if step.error else ", ".join(
+            FIELD_NAMES.get(name, name) for name in dict.fromkeys(step.changed))
+        table.add_row(step.username, step.action.value, why)
+    if len(changes) > shown:
+        table.caption = f"and {len(changes) - shown:,} more"
+    elif not changes:
+        table.caption = "nothing to change"
     return table

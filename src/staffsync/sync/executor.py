@@ -3,7 +3,9 @@
 Writes go through /Bulk when the server advertises it (batches bounded by maxOperations
 and maxPayloadSize), otherwise through a bounded pool of concurrent requests. One bad
 user never stops the run; a configuration-level failure (wrong token, database or End
-Point, DNS, service down) stops it once, with that one error in ``RunReport.stopped``.
+Point, DNS, service down) stops it once, with that one error in ``RunReport.stopped``;
+so does any failure of the listing (a 500 or 429 on /ServiceProviderConfig or /Users),
+since without SCView's state there is no plan.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from staffsync.sync.catalogue import (
     UserGone,
 )
 from staffsync.sync.mapping import patch_operations, patch_request, to_scim
-from staffsync.sync.plan import WRITES, Action, Plan, Step, make_plan
+from staffsync.sync.plan import WRITES, Action, Plan, RemoteIndex, Step, make_plan
 from staffsync.sync.push import Outcome, Result, push_user, update
 from staffsync.sync.scim_client import BulkResult, ScimClient
 from staffsync.sync.snapshot import UserSnapshot
@@ -48,13 +50,12 @@ class RunReport:
         return Counter(result.outcome.value for result in self.results)
 
 
+_OUTCOME_OF = {Action.UNCHANGED: Outcome.UNCHANGED, Action.SKIPPED: Outcome.SKIPPED}
+
+
 def result_of(step: Step) -> Result:
     """The result of a step that needs no write."""
-    outcome = {
-        Action.UNCHANGED: Outcome.UNCHANGED,
-        Action.SKIPPED: Outcome.SKIPPED,
-    }.get(step.action, Outcome.FAILED)
-    return Result(step.username, outcome, error=step.error)
+    return Result(step.username, _OUTCOME_OF.get(step.action, Outcome.FAILED), error=step.error)
 
 
 def write_step(step: Step, client: ScimClient) -> Result:
@@ -109,7 +110,7 @@ def execute(
             bulk_writes(writes, client, run)
         elif writes:
             concurrent_writes(writes, client, run, workers)
-    except ConfigurationError as error:
+    except SyncError as error:  # a configuration error, or /ServiceProviderConfig failed
         run.stop(error)
     return run.report
 
@@ -119,14 +120,22 @@ def sync_all(
     client: ScimClient,
     *,
     system_users: Iterable[str] = DEFAULT_SYSTEM_USERS,
+    system_accounts: Iterable[str] = (),
     dry_run: bool = False,
     progress: Progress | None = None,
     workers: int = DEFAULT_WORKERS,
 ) -> tuple[Plan, RunReport]:
-    """Read SCView's users, plan against FIS's snapshots, then (unless dry) execute."""
+    """Read SCView's users, plan against FIS's snapshots, then (unless dry) execute.
+
+    FIS's snapshots are read in a thread while SCView's pages arrive: the two reads are
+    independent, and the plan needs both whole (a FIS user's match may be on any page).
+    """
     try:
-        plan = make_plan(snapshots, client.iter_users(), system_users)
-    except ConfigurationError as error:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            fis = pool.submit(list, snapshots)
+            index = RemoteIndex(client.iter_users())
+            plan = make_plan(fis.result(), index, system_users, system_accounts)
+    except SyncError as error:  # the listing failed (500, 429, 401, refused...): no plan
         return Plan(), RunReport(stopped=error)
     if dry_run:
         return plan, RunReport(total=len(plan.steps), unknown=list(plan.unknown))

@@ -8,8 +8,7 @@ of users and compares them field by field, and dicts keep that cheap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from staffsync.sync.snapshot import UserSnapshot
 
@@ -24,9 +23,11 @@ SYNCED_ATTRIBUTES = ",".join(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Comparable:
-    """The synced values of one user, in SCIM terms; equal means nothing to write."""
+class Comparable(NamedTuple):
+    """The synced values of one user, in SCIM terms; equal means nothing to write.
+
+    A tuple, so that building tens of thousands and comparing them is cheap.
+    """
 
     external_id: str | None
     user_name: str | None
@@ -39,7 +40,7 @@ class Comparable:
     active: bool
 
 
-FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Comparable))
+FIELDS: tuple[str, ...] = Comparable._fields
 
 
 def to_scim(snapshot: UserSnapshot) -> dict[str, Any]:
@@ -97,21 +98,24 @@ def comparable_of_scim(user: dict[str, Any]) -> Comparable:
 
 def _primary(values: Any, prefer_type: str | None = None) -> dict[str, Any]:
     """The primary value of a multi-valued attribute, else one of ``prefer_type``, else first."""
-    values = [v for v in values or [] if isinstance(v, dict)]
-    for pick in (
-        lambda v: v.get("primary") is True,
-        lambda v: prefer_type is not None and v.get("type") == prefer_type,
-        lambda v: True,
-    ):
-        found = next((v for v in values if pick(v)), None)
-        if found is not None:
-            return found
-    return {}
+    typed = first = None
+    for value in values or ():
+        if not isinstance(value, dict):
+            continue
+        if value.get("primary") is True:
+            return value
+        if typed is None and prefer_type is not None and value.get("type") == prefer_type:
+            typed = value
+        if first is None:
+            first = value
+    return typed or first or {}
 
 
 def differing(want: Comparable, have: Comparable) -> tuple[str, ...]:
     """The names of the ``Comparable`` fields whose values differ (empty: unchanged)."""
-    return tuple(name for name in FIELDS if getattr(want, name) != getattr(have, name))
+    if want == have:  # the usual case in a reconciliation: one tuple comparison
+        return ()
+    return tuple(name for name, a, b in zip(FIELDS, want, have, strict=True) if a != b)
 
 
 def patch_operations(snapshot: UserSnapshot, changed: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -50,6 +50,12 @@ class Step:
     snapshot: UserSnapshot | None = None
     error: UserError | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The step as a dry run shows it (never the snapshot's values)."""
+        return {"username": self.username, "action": self.action.value,
+                "changed": list(self.changed),
+                "error": self.error.as_dict() if self.error else None}
+
 
 class RemoteIndex:
     """SCView's users by id, with lookups by externalId, Employee ID and userName."""
@@ -95,6 +101,11 @@ class Plan:
     def writes(self) -> list[Step]:
         return [step for step in self.steps if step.action in WRITES]
 
+    @property
+    def changes(self) -> list[Step]:
+        """Every step but "unchanged": what a dry run lists, user by user."""
+        return [step for step in self.steps if step.action is not Action.UNCHANGED]
+
     def counts(self) -> Counter[str]:
         return Counter(step.action.value for step in self.steps)
 
@@ -121,17 +132,21 @@ def plan_user(
 
 def make_plan(
     snapshots: Iterable[UserSnapshot],
-    remote_users: Iterable[dict[str, Any]],
+    remote_users: RemoteIndex | Iterable[dict[str, Any]],
     system_users: Iterable[str] = DEFAULT_SYSTEM_USERS,
+    system_accounts: Iterable[str] = (),
 ) -> Plan:
     """The reconciliation plan.
 
-    SCView users that no snapshot claims end up in ``unknown``, except SCView's own
-    system users (they are never synced, so they are not news).
+    ``system_accounts`` are FIS's own system users (they have no staff record, so no
+    snapshot): each is a skipped step, never sent. SCView users that no snapshot claims
+    end up in ``unknown``, except SCView's own system users (they are never synced, so
+    they are not news).
     """
-    index = RemoteIndex(remote_users)
+    index = remote_users if isinstance(remote_users, RemoteIndex) else RemoteIndex(remote_users)
     names = frozenset(name.casefold() for name in system_users)
     plan, claimed = Plan(), set()
+    plan.steps += [Step(name, Action.SKIPPED, error=SystemUser(name)) for name in system_accounts]
     for snapshot in snapshots:
         step, remote_id = plan_user(snapshot, index, names)
         plan.steps.append(step)

@@ -8,12 +8,15 @@ a log line or a repr.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import socket
 import ssl
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +33,8 @@ from staffsync.sync.mapping import EMPLOYEE_NUMBER, SYNCED_ATTRIBUTES, patch_req
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 DEFAULT_PAGE = 500
+PREFETCH = 4  # listing pages in flight at once
+DISCOVERY_TTL = 60.0  # seconds a /ServiceProviderConfig answer is reused
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +243,10 @@ def same(attribute: str, have: Any, want: str) -> bool:
     return bool(have == want)
 
 
+# (base URL, token digest) -> (capabilities, monotonic expiry); dict updates are atomic
+_discovered: dict[tuple[str, str], tuple[Capabilities, float]] = {}
+
+
 class ScimClient:
     """One tenant of a SCIM 2.0 service provider, over a pooled, thread-safe httpx.Client."""
 
@@ -269,6 +278,7 @@ class ScimClient:
             transport=transport,
         )
         self._capabilities: Capabilities | None = None
+        self._token_digest = hashlib.sha256(target.token.encode()).hexdigest()
         self._unfilterable: set[str] = set()
 
     def __repr__(self) -> str:
@@ -335,38 +345,81 @@ class ScimClient:
     # -- discovery -----------------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
-        """/ServiceProviderConfig, read once per client."""
+        """/ServiceProviderConfig, read once per client and shared for ``DISCOVERY_TTL``
+        seconds by clients of the same tenant and token (a sync one user costs one
+        request less); a failure is never kept."""
         if self._capabilities is None:
-            doc = self.send("GET", "/ServiceProviderConfig")
-            try:
-                self._capabilities = Capabilities.from_json(doc)
-            except (AttributeError, TypeError, ValueError) as exc:
-                raise c.EndPointIncorrect("/ServiceProviderConfig is not SCIM") from exc
+            key = (self.base_url, self._token_digest)
+            kept = _discovered.get(key)
+            if kept is not None and kept[1] > time.monotonic():
+                self._capabilities = kept[0]
+            else:
+                self._capabilities = self._discover()
+                _discovered[key] = (self._capabilities, time.monotonic() + DISCOVERY_TTL)
         return self._capabilities
 
+    def _discover(self) -> Capabilities:
+        doc = self.send("GET", "/ServiceProviderConfig")
+        try:
+            return Capabilities.from_json(doc)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise c.EndPointIncorrect("/ServiceProviderConfig is not SCIM") from exc
+
     def check(self) -> Capabilities:
-        """Test Connection: discovery, then one authenticated read (discovery needs no token)."""
-        capabilities = self.capabilities()
+        """Test Connection: discovery (always afresh), then one authenticated read
+        (discovery needs no token)."""
+        self._capabilities = capabilities = self._discover()
         self.send("GET", "/Users", params={"startIndex": 1, "count": 1})
         return capabilities
 
     # -- reads ---------------------------------------------------------------------------
 
-    def iter_users(self, page_size: int | None = None) -> Iterator[dict[str, Any]]:
-        """Every user of the tenant, page by page (startIndex/count), synced attributes only."""
+    def iter_users(
+        self, page_size: int | None = None, prefetch: int = PREFETCH
+    ) -> Iterator[dict[str, Any]]:
+        """Every user of the tenant, synced attributes only, in startIndex order.
+
+        The first page gives ``totalResults``; the pages after it are independent
+        (RFC 7644 3.4.2.4), so up to ``prefetch`` of them are fetched at once, in a
+        bounded window. A page shorter than the first one (a server may return fewer
+        than asked) is completed by reading on from where it ended, so none is missed.
+        """
         count = page_size or min(self.capabilities().max_results or DEFAULT_PAGE, 1000)
-        start = 1
-        while True:
-            page = self.send(
-                "GET",
-                "/Users",
-                params={"startIndex": start, "count": count, "attributes": SYNCED_ATTRIBUTES},
+        first, total = self._page(1, count)
+        yield from first
+        size = len(first)
+        if not size or size >= total:
+            return
+        starts = iter(range(1 + size, total + 1, size))
+        with ThreadPoolExecutor(max_workers=max(1, prefetch)) as pool:
+            window: deque[tuple[int, Future[tuple[list[dict[str, Any]], int]]]] = deque(
+                (start, pool.submit(self._page, start, size))
+                for start in itertools.islice(starts, prefetch)
             )
-            resources = page.get("Resources") or []
-            yield from resources
-            start += len(resources)
-            if not resources or start > int(page.get("totalResults") or 0):
+            while window:
+                start, future = window.popleft()
+                page, _ = future.result()
+                window.extend((s, pool.submit(self._page, s, size))
+                              for s in itertools.islice(starts, 1))
+                yield from page
+                end = min(start + size, total + 1)
+                if page and start + len(page) < end:
+                    yield from self._read_on(start + len(page), end)
+
+    def _page(self, start: int, count: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of the listing and its ``totalResults``."""
+        params = {"startIndex": start, "count": count, "attributes": SYNCED_ATTRIBUTES}
+        page = self.send("GET", "/Users", params=params)
+        return list(page.get("Resources") or []), int(page.get("totalResults") or 0)
+
+    def _read_on(self, start: int, end: int) -> Iterator[dict[str, Any]]:
+        """The users from ``start`` up to (not including) ``end``, one page after another."""
+        while start < end:
+            page, _ = self._page(start, end - start)
+            if not page:
                 return
+            yield from page
+            start += len(page)
 
     def search(self, attribute: str, value: str) -> list[dict[str, Any]]:
         """Users whose ``attribute`` equals ``value``.
