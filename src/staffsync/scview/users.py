@@ -61,6 +61,16 @@ def timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds") + "Z"
 
 
+def write_moment() -> datetime:
+    """The time of a write, cut to the millisecond that ``timestamp`` publishes.
+
+    Stored at the published precision, so that a filter on a user's own published
+    ``meta.lastModified`` compares equal to it (eq finds it, gt does not).
+    """
+    moment = now()
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def check_if_match(if_match: str | None, version: int) -> None:
     """RFC 7232: ``*`` or a list of ETags, one of which must be the current version."""
     if if_match is None:
@@ -142,7 +152,7 @@ def plan_creates(
     refused; nothing is written until ``insert_created``. One uniqueness query in all."""
     taken = _taken_names(session, tenant_id, [item["userName"].lower() for item in batch])
     planned: list[dict[str, Any] | SCIMException] = []
-    moment = now()
+    moment = write_moment()
     for data in batch:
         columns = index_columns(data)
         if columns["user_name"] in taken:
@@ -290,7 +300,7 @@ def _save(session: Session, tenant_id: int, user_id: str, row: Any, data: Resour
         return dict(row.resource)
     columns = index_columns(data)
     ensure_unique(session, tenant_id, columns["user_name"], own_id=user_id)
-    moment, version = now(), row.version + 1
+    moment, version = write_moment(), row.version + 1
     data = _with_meta(data, user_id, row.created, moment, version)
     try:
         session.connection().execute(_SAVE, {"uid": user_id, "last_modified": moment,
