@@ -16,6 +16,8 @@ from typing import Any
 
 from scim2_models import PatchOp, SCIMException
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,6 +49,11 @@ _TAKEN = select(users.c.user_name).where(
     users.c.user_name.in_(bindparam("names", expanding=True)),
 )
 _INSERT_USERS = insert(users)
+_NAME_KEY = ["tenant_id", "user_name"]
+_INSERT_NEW = {  # a new user (its id returned), unless its userName is taken in the tenant
+    name: dialect(users).on_conflict_do_nothing(index_elements=_NAME_KEY).returning(users.c.id)
+    for name, dialect in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
 _INSERT_EMAILS = insert(emails)
 _SAVE = update(users).where(users.c.id == bindparam("uid"))
 _DROP_EMAILS = delete(emails).where(emails.c.user_id == bindparam("uid"))
@@ -125,24 +132,24 @@ def _write_emails(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def create(session: Session, tenant_id: int, data: Resource) -> Resource:
-    """Store a new user (``data`` in stored form); return it with id and meta, no location."""
-    outcome = create_many(session, tenant_id, [data])[0]
-    if isinstance(outcome, SCIMException):
-        raise outcome
-    return outcome
+    """Store a new user (``data`` in stored form); return it with id and meta, no location.
 
-
-def create_many(
-    session: Session, tenant_id: int, batch: list[Resource]
-) -> list[Resource | SCIMException]:
-    """Create several users with one uniqueness query and two batched inserts.
-
-    Each outcome is the created resource, or the error that refused it (a userName
-    taken already, or earlier in the batch); refused users write nothing.
+    One insert that skips a taken userName (ON CONFLICT DO NOTHING) tells a clash by
+    returning no id: no query before it, and no failed statement to abort the
+    transaction (a Bulk's other operations still commit).
     """
-    planned = plan_creates(session, tenant_id, batch)
-    insert_created(session, [row for row in planned if not isinstance(row, SCIMException)])
-    return [row if isinstance(row, SCIMException) else row["resource"] for row in planned]
+    row = _new_row(tenant_id, data, write_moment())
+    conn = session.connection()
+    if conn.execute(_INSERT_NEW[conn.dialect.name], row).first() is None:
+        raise UniquenessException(detail=f"userName {data['userName']!r} is taken.")
+    _write_emails(session, email_rows(row["id"], row["resource"]))
+    return dict(row["resource"])
+
+
+def _new_row(tenant_id: int, data: Resource, moment: datetime) -> dict[str, Any]:
+    created = _with_meta(data, str(uuid.uuid4()), moment, moment, 1)
+    return {"id": created["id"], "tenant_id": tenant_id, "created": moment,
+            "last_modified": moment, "version": 1, "resource": created, **index_columns(data)}
 
 
 def plan_creates(
@@ -154,14 +161,12 @@ def plan_creates(
     planned: list[dict[str, Any] | SCIMException] = []
     moment = write_moment()
     for data in batch:
-        columns = index_columns(data)
-        if columns["user_name"] in taken:
+        row = _new_row(tenant_id, data, moment)
+        if row["user_name"] in taken:
             planned.append(UniquenessException(detail=f"userName {data['userName']!r} is taken."))
             continue
-        taken.add(columns["user_name"])
-        created = _with_meta(data, str(uuid.uuid4()), moment, moment, 1)
-        planned.append({"id": created["id"], "tenant_id": tenant_id, "created": moment,
-                        "last_modified": moment, "version": 1, "resource": created, **columns})
+        taken.add(row["user_name"])
+        planned.append(row)
     return planned
 
 
@@ -299,7 +304,8 @@ def _save(session: Session, tenant_id: int, user_id: str, row: Any, data: Resour
     if data == current:
         return dict(row.resource)
     columns = index_columns(data)
-    ensure_unique(session, tenant_id, columns["user_name"], own_id=user_id)
+    if columns["user_name"] != row.resource["userName"].lower():  # else it is its own
+        ensure_unique(session, tenant_id, columns["user_name"], own_id=user_id)
     moment, version = write_moment(), row.version + 1
     data = _with_meta(data, user_id, row.created, moment, version)
     try:
@@ -307,8 +313,10 @@ def _save(session: Session, tenant_id: int, user_id: str, row: Any, data: Resour
                                              "version": version, "resource": data, **columns})
     except IntegrityError as exc:  # a concurrent write took the userName meanwhile
         raise UniquenessException(detail="userName is already taken.") from exc
-    session.connection().execute(_DROP_EMAILS, {"uid": user_id})
-    _write_emails(session, email_rows(user_id, data))
+    mails = email_rows(user_id, data)
+    if mails != email_rows(user_id, row.resource):  # the email rows only change with them
+        session.connection().execute(_DROP_EMAILS, {"uid": user_id})
+        _write_emails(session, mails)
     return data
 
 
