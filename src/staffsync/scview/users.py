@@ -15,7 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from scim2_models import PatchOp, SCIMException
-from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -44,10 +55,18 @@ _CLASH = select(users.c.id).where(
     users.c.tenant_id == bindparam("tenant_id"), users.c.user_name == bindparam("user_name"),
     users.c.id != bindparam("own_id"),
 )
-_TAKEN = select(users.c.user_name).where(
-    users.c.tenant_id == bindparam("tenant_id"),
-    users.c.user_name.in_(bindparam("names", expanding=True)),
-)
+# Which of some userNames a tenant holds. On PostgreSQL the names are a joined array:
+# with ``IN (...)`` and no statistics yet on a new table, the planner scans every row of
+# the tenant and compares it with each name (30,000 users: 0.5 s per 500 names).
+_NAMES = func.unnest(bindparam("names", type_=ARRAY(String))).table_valued("name")
+_TAKEN = {
+    "sqlite": select(users.c.user_name).where(
+        users.c.tenant_id == bindparam("tenant_id"),
+        users.c.user_name.in_(bindparam("names", expanding=True)),
+    ),
+    "postgresql": select(users.c.user_name).join(_NAMES, users.c.user_name == _NAMES.c.name)
+    .where(users.c.tenant_id == bindparam("tenant_id")),
+}
 _INSERT_USERS = insert(users)
 _NAME_KEY = ["tenant_id", "user_name"]
 _INSERT_NEW = {  # a new user (its id returned), unless its userName is taken in the tenant
@@ -174,8 +193,9 @@ def _taken_names(session: Session, tenant_id: int, names: list[str]) -> set[str]
     taken: set[str] = set()
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
-        taken.update(session.connection().scalars(_TAKEN, {"tenant_id": tenant_id,
-                                                           "names": chunk}))
+        conn = session.connection()
+        taken.update(conn.scalars(_TAKEN[conn.dialect.name], {"tenant_id": tenant_id,
+                                                               "names": chunk}))
     return taken
 
 
