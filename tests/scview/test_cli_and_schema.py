@@ -153,3 +153,27 @@ def _wait_until_listening(port: int, server: subprocess.Popen[bytes], log: Path)
         except httpx.TransportError:
             time.sleep(0.1)
     pytest.fail("server did not start")
+
+
+def test_migration_cuts_stored_meta_times_to_the_millisecond(backend: str, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from staffsync.scview.models import users
+
+    with fresh_database(backend, tmp_path) as url:
+        upgrade(url, "scview", "0002")
+        engine = make_engine(url)
+        written = datetime(2026, 12, 4, 1, 2, 3, 456789)
+        with engine.begin() as conn:
+            tenant = conn.execute(insert(Tenant).values(name="old", token_hash="x",
+                                                        created=written)).inserted_primary_key[0]
+            conn.execute(insert(users).values(
+                id="u1", tenant_id=tenant, user_name="old", active=True, created=written,
+                last_modified=written, version=1, resource={"userName": "old"}))
+        upgrade(url, "scview")
+        with engine.connect() as conn:
+            row = conn.execute(select(users.c.created, users.c.last_modified)).one()
+        engine.dispose()
+    assert tuple(row) == (written.replace(microsecond=456000),) * 2
