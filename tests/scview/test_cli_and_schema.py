@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +19,15 @@ from typer.testing import CliRunner
 from staffsync.cli import app
 from staffsync.kit.db import make_engine
 from staffsync.kit.migrate import upgrade
-from staffsync.kit.server import ServerThread
+from staffsync.kit.server import ServerThread, free_port
 from staffsync.scview.app import create_app
 from staffsync.scview.models import AdminAccount, Base, Tenant
+from staffsync.scview.tenants import TOKEN_TTL
 from tests.databases import fresh_database
+from tests.scview.conftest import CORE
 
 runner = CliRunner()
+STAFFSYNC = str(Path(sys.executable).with_name("staffsync"))
 
 
 @pytest.fixture
@@ -63,13 +69,17 @@ def test_create_tenant_twice_fails(db_url: str) -> None:
     assert "already exists" in result.output
 
 
-def test_rotate_token_replaces_the_token(db_url: str) -> None:
+def test_rotate_token_replaces_the_token_within_the_cache_bound(db_url: str) -> None:
+    """A running server refuses the old token once the token hash it remembers (for
+    TOKEN_TTL) has expired, and takes the new one."""
     old = run("scview", "create-tenant", "rotating", "--db", db_url)
-    new = run("scview", "rotate-token", "rotating", "--db", db_url)
-    assert new != old
     app_ = create_app(db_url)
     with ServerThread(app_) as server:
         base = f"{server.url}/rotating/scim/v2/Users"
+        assert httpx.get(base, headers={"Authorization": f"Bearer {old}"}).status_code == 200
+        new = run("scview", "rotate-token", "rotating", "--db", db_url)
+        assert new != old
+        time.sleep(TOKEN_TTL + 0.1)
         assert httpx.get(base, headers={"Authorization": f"Bearer {old}"}).status_code == 401
         assert httpx.get(base, headers={"Authorization": f"Bearer {new}"}).status_code == 200
     app_.state.engine.dispose()
@@ -106,3 +116,64 @@ def test_verify_admin_accepts_only_the_right_password(db_url: str) -> None:
         assert not verify_admin(session, "ada", "wrong horse battery")
         assert not verify_admin(session, "nobody", "correct horse battery")
     engine.dispose()
+
+
+def test_serve_answers_scim_over_http(db_url: str, tmp_path: Path) -> None:
+    """`staffsync scview serve --db URL --port N` as its own process, reached over HTTP."""
+    token = run("scview", "create-tenant", "served", "--db", db_url)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [STAFFSYNC, "scview", "serve", "--db", db_url, "--port", str(port)],
+            stdout=output, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}/served/scim/v2"
+    try:
+        _wait_until_listening(port, server, log)
+        created = httpx.post(f"{base}/Users", json={"schemas": [CORE], "userName": "bjensen"},
+                             headers={"Authorization": f"Bearer {token}"})
+        denied = httpx.get(f"{base}/Users")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert created.status_code == 201, created.text
+    assert created.json()["meta"]["location"].startswith(f"{base}/Users/")
+    assert denied.status_code == 401
+
+
+def _wait_until_listening(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"server exited: {log.read_text()}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/")
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail("server did not start")
+
+
+def test_migration_cuts_stored_meta_times_to_the_millisecond(backend: str, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from staffsync.scview.models import users
+
+    with fresh_database(backend, tmp_path) as url:
+        upgrade(url, "scview", "0002")
+        engine = make_engine(url)
+        written = datetime(2026, 12, 4, 1, 2, 3, 456789)
+        with engine.begin() as conn:
+            tenant = conn.execute(insert(Tenant).values(name="old", token_hash="x",
+                                                        created=written)).inserted_primary_key[0]
+            conn.execute(insert(users).values(
+                id="u1", tenant_id=tenant, user_name="old", active=True, created=written,
+                last_modified=written, version=1, resource={"userName": "old"}))
+        upgrade(url, "scview")
+        with engine.connect() as conn:
+            row = conn.execute(select(users.c.created, users.c.last_modified)).one()
+        engine.dispose()
+    assert tuple(row) == (written.replace(microsecond=456000),) * 2

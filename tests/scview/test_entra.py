@@ -77,6 +77,19 @@ def test_patch_work_email_value_path_creates_or_updates(alpha: httpx.Client) -> 
     assert found_ids(alpha, f'{path} eq "second@example.org"') == {created["id"]}
 
 
+def test_patch_remove_with_a_value_path_filter(alpha: httpx.Client) -> None:
+    work = {"value": f"{unique()}@example.org", "type": "work", "primary": True}
+    home = {"value": f"{unique()}@home.example", "type": "home"}
+    created = create_user(alpha, emails=[work, home])
+    operation = {"op": "remove", "path": 'emails[type eq "work"]'}
+    response = alpha.patch(f"/Users/{created['id']}", json=patch_body(operation))
+    assert response.status_code == 200, response.text
+    assert response.json()["emails"] == [home]
+    assert found_ids(alpha, f'emails.value eq "{work["value"]}"') == set()
+    assert found_ids(alpha, f'emails[type eq "home"].value eq "{home["value"]}"') == {
+        created["id"]}
+
+
 def test_patch_enterprise_extension_urn_path(alpha: httpx.Client) -> None:
     created = create_user(alpha)
     number = unique("E")

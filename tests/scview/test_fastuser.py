@@ -15,7 +15,12 @@ from tests.scview.conftest import user_body
 texts = st.one_of(st.text(max_size=8), st.sampled_from(["", " ", "Jensen", "O'Malley"]))
 maybe_text = st.one_of(st.none(), texts, st.integers(), st.booleans())
 emails = st.one_of(
-    st.sampled_from(["a@example.org", "B.J@Example.ORG", "x", "a@b", "a@localhost", " c@d.org "]),
+    st.sampled_from(["a@example.org", "B.J@Example.ORG", "x", "a@b", "a@localhost", " c@d.org ",
+                     "A_B%c+d@Sub.Example.COM", "a@xn--bcher-kva.com", "a@b.c1", "a@b.c",
+                     "a..b@example.org", ".a@example.org", "a.@example.org", "a@b--c.org",
+                     "a@-b.org", "a@mail.test", "a@x.LOCAL", "o'malley@example.org",
+                     "Bob <bob@example.org>", "a" * 65 + "@example.org",
+                     "a@" + "b" * 64 + ".org", "user@[127.0.0.1]", "δ@example.org"]),
     texts,
 )
 types = st.sampled_from([None, "work", "home", "other", "mobile", "Work", "weird", 3])

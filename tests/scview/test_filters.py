@@ -174,6 +174,9 @@ MATCHES = [
     ('employeeNumber pr', {"BJensen", "JSmith", "percent%user"}),
     ('not (employeeNumber eq "100")', {"JSmith", "o'malley", "percent%user"}),
     ('employeeNumber gt "150"', {"JSmith", "percent%user"}),
+    ('employeeNumber ge "200"', {"JSmith", "percent%user"}),
+    ('employeeNumber le "200"', {"BJensen", "JSmith"}),
+    ('employeeNumber lt "200"', {"BJensen"}),
     ('externalId eq "x-JSmith"', {"JSmith"}),
     ('externalId eq "X-JSMITH"', set()),  # externalId is caseExact
     ('emails.value eq "BJENSEN@example.org"', {"BJensen"}),
@@ -185,6 +188,8 @@ MATCHES = [
     ('(userName eq "BJensen" or userName eq "JSmith") and active eq true', {"BJensen"}),
     ('meta.lastModified gt "2000-01-01T00:00:00Z"', {n for n, *_ in PEOPLE}),
     ('meta.lastModified lt "2000-01-01T00:00:00+02:00"', set()),
+    ('meta.lastModified le "2000-01-01T00:00:00Z"', set()),
+    ('meta.lastModified le "2999-01-01T00:00:00Z"', {n for n, *_ in PEOPLE}),
 ]
 
 

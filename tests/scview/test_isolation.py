@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.scview.conftest import LiveScview, create_user, patch_body, user_body
+from tests.scview.conftest import CORE, LiveScview, create_user, patch_body, user_body
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -25,6 +25,8 @@ ENDPOINTS: list[tuple[str, str, Callable[[], Any] | None, int]] = [
     ("GET", "/ServiceProviderConfig", None, 200),
     ("GET", "/Schemas", None, 200),
     ("GET", "/ResourceTypes", None, 200),
+    ("GET", f"/Schemas/{CORE}", None, 200),
+    ("GET", "/ResourceTypes/User", None, 200),
     # a bad request is refused for its token before its content is even read
     ("GET", "/Users?filter=((", None, 400),
     ("POST", "/Users", lambda: {"schemas": [], "nickName": 5}, 400),

@@ -6,9 +6,10 @@ import httpx
 
 from staffsync.scview.filters import MAX_DEPTH, MAX_LENGTH
 from staffsync.scview.resources import MAX_OPERATIONS, MAX_PAYLOAD, MAX_RESULTS
-from tests.scview.conftest import LiveScview, create_user, user_body
+from tests.scview.conftest import CORE, LiveScview, create_user, unique, user_body
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
 
 def test_body_over_one_mebibyte_is_413(alpha: httpx.Client) -> None:
@@ -30,9 +31,18 @@ def test_chunked_body_over_the_limit_is_413_too(alpha: httpx.Client) -> None:
 def test_count_above_the_cap_is_capped_and_the_cap_is_advertised(alpha: httpx.Client) -> None:
     config = alpha.get("/ServiceProviderConfig").json()
     assert config["filter"] == {"supported": True, "maxResults": MAX_RESULTS}
-    response = alpha.get("/Users", params={"count": MAX_RESULTS * 10})
+    # more users than the cap, in one Bulk, so that the cap is what stops the page
+    operations = [{"method": "POST", "path": "/Users", "bulkId": f"cap{index}",
+                   "data": {"schemas": [CORE], "userName": unique("cap")}}
+                  for index in range(MAX_RESULTS + 1)]
+    created = alpha.post("/Bulk", json={"schemas": [BULK_REQUEST], "Operations": operations},
+                         timeout=120)
+    assert {result["status"] for result in created.json()["Operations"]} == {"201"}
+    response = alpha.get("/Users", params={"count": MAX_RESULTS * 10}, timeout=60)
     assert response.status_code == 200
-    assert response.json()["itemsPerPage"] <= MAX_RESULTS
+    page = response.json()
+    assert page["itemsPerPage"] == len(page["Resources"]) == MAX_RESULTS
+    assert page["totalResults"] > MAX_RESULTS
 
 
 def test_count_zero_gives_only_the_total(alpha: httpx.Client) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.scview.conftest import create_user, found_ids, patch_body, user_body
@@ -58,24 +60,21 @@ def test_last_modified_filter_finds_recent_changes(alpha: httpx.Client) -> None:
     assert created["id"] not in found_ids(alpha, f'meta.lastModified lt "{since}"')
 
 
-def test_renaming_onto_a_taken_user_name_is_409(alpha: httpx.Client) -> None:
-    first, second = create_user(alpha), create_user(alpha)
-    taken = first["userName"].upper()
-    put = alpha.put(f"/Users/{second['id']}", json=user_body(taken))
-    assert put.status_code == 409 and put.json()["scimType"] == "uniqueness"
-    rename = {"op": "replace", "path": "userName", "value": taken}
-    patched = alpha.patch(f"/Users/{second['id']}", json=patch_body(rename))
-    assert patched.status_code == 409
-    assert alpha.get(f"/Users/{second['id']}").json() == second
+def test_last_modified_filters_on_a_users_own_published_value(alpha: httpx.Client) -> None:
+    """The stored time is the published one, to the millisecond: eq finds the user, gt not.
 
-
-def test_user_name_clash_ignores_case(alpha: httpx.Client) -> None:
+    Checked after the create and again after a PATCH (the two ways a time is written).
+    """
     created = create_user(alpha)
-    response = alpha.post("/Users", json=user_body(created["userName"].swapcase()))
-    assert response.status_code == 409
+    _own_time_selects_the_user(alpha, created)
+    patched = alpha.patch(f"/Users/{created['id']}", json=patch_body(TITLE)).json()
+    _own_time_selects_the_user(alpha, patched)
 
 
-def test_a_user_may_change_the_case_of_its_own_user_name(alpha: httpx.Client) -> None:
-    created = create_user(alpha)
-    body = user_body(created["userName"].upper())
-    assert alpha.put(f"/Users/{created['id']}", json=body).status_code == 200
+def _own_time_selects_the_user(alpha: httpx.Client, user: dict[str, Any]) -> None:
+    own = user["meta"]["lastModified"]
+    assert user["id"] in found_ids(alpha, f'meta.lastModified eq "{own}"')
+    assert user["id"] in found_ids(alpha, f'meta.lastModified le "{own}"')
+    assert user["id"] in found_ids(alpha, f'meta.lastModified ge "{own}"')
+    assert user["id"] not in found_ids(alpha, f'meta.lastModified gt "{own}"')
+    assert user["id"] not in found_ids(alpha, f'meta.lastModified ne "{own}"')

@@ -10,8 +10,10 @@ its target; this reader costs a few microseconds plus the e-mail check.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES as SPECIAL_USE
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
 
@@ -24,6 +26,13 @@ NAME_PARTS = ("formatted", "familyName", "givenName", "middleName",
 ENTERPRISE_PARTS = ("employeeNumber", "costCenter", "organization", "division", "department")
 EMAIL_TYPES = frozenset({"work", "home", "other"})
 PHONE_TYPES = frozenset({"work", "home", "mobile", "fax", "pager", "other"})
+# dot-atom local part of common characters; LDH labels without "--" (no punycode); a
+# letters-only top-level domain of 2+ letters
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(
+    r"(?P<local>(?=[^@]{1,64}@)[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*)"
+    rf"@(?P<domain>(?!.*--)(?:{_LABEL}\.)+[A-Za-z]{{2,63}})"
+)
 KNOWN = frozenset({"schemas", "name", "active", "emails", "phoneNumbers", ENTERPRISE, *STRINGS})
 
 
@@ -99,8 +108,17 @@ def _boolean(value: Any) -> bool:
 
 
 def _email(value: Any) -> str:
+    """What scim2-models' EmailStr stores: a plain ASCII address with its domain
+    lower-cased, checked here by one regex (a fifth of a Bulk's time went to the full
+    validator); anything else takes pydantic's ``validate_email``."""
+    text = _string(value)
+    plain = _PLAIN_EMAIL.fullmatch(text)
+    if plain is not None and len(text) <= 254:
+        domain = plain["domain"].lower()
+        if not any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE):
+            return f"{plain['local']}@{domain}"
     try:
-        return validate_email(_string(value))[1]  # what scim2-models' EmailStr stores
+        return validate_email(text)[1]
     except PydanticCustomError:
         raise _Unusual from None
 

@@ -62,7 +62,8 @@ def create_tenant(session: Session, name: str) -> str:
 
 
 def rotate_token(session: Session, name: str) -> str:
-    """Replace a tenant's token; the old one stops working at once."""
+    """Replace a tenant's token. The new one works at once; a running server may still
+    accept the old one for up to ``TOKEN_TTL`` (1 s), the time it remembers a token hash."""
     tenant = session.scalar(select(Tenant).where(Tenant.name == name))
     if tenant is None:
         raise TenantNotFound(f"No database is named {name!r}.")
