@@ -54,8 +54,11 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
+    # on the sqlite3 connection itself: through exec_driver_sql, SQLAlchemy's statement
+    # machinery made BEGIN cost several times a small query (about 50 µs a transaction)
     reading = conn.get_execution_options().get(READ_ONLY)
-    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    driver = conn.connection.driver_connection
+    driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -70,11 +73,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
-def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+def read_only(factory: sessionmaker[Session], autocommit: bool = False) -> Iterator[Session]:
     """A transaction that only reads: on SQLite it takes no write lock, so an idle
-    worker's checks never queue behind (or block) a writer."""
+    worker's checks never queue behind (or block) a writer.
+
+    ``autocommit``: on PostgreSQL, each statement is its own transaction, which saves
+    the BEGIN and ROLLBACK round trips. Only for reads that need no snapshot across
+    statements (at PostgreSQL's READ COMMITTED each statement has its own anyway).
+    """
     with factory() as session:
-        session.connection(execution_options={READ_ONLY: True})
+        options: dict[str, object] = {READ_ONLY: True}
+        if autocommit and session.get_bind().dialect.name != "sqlite":
+            options["isolation_level"] = "AUTOCOMMIT"
+        session.connection(execution_options=options)
         try:
             yield session
         finally:

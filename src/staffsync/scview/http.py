@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from staffsync.kit.db import transaction
+from staffsync.kit.db import read_only, transaction
 from staffsync.scview.errors import InvalidSyntaxException, PayloadTooLargeException
 from staffsync.scview.resources import MAX_PAYLOAD
 from staffsync.scview.tenants import authenticate
@@ -73,9 +73,15 @@ def parse_json(body: bytes) -> Any:
 
 
 @contextmanager
-def tenant_session(request: Request, database: str) -> Iterator[tuple[Session, int]]:
-    """One transaction for one request, opened by authenticating its tenant."""
-    with transaction(request.app.state.sessions) as session:
+def tenant_session(
+    request: Request, database: str, reading: bool = False
+) -> Iterator[tuple[Session, int]]:
+    """One transaction for one request, opened by authenticating its tenant. A ``reading``
+    one (GET, search) is ``kit.db.read_only``: on SQLite it takes no write lock, so reads
+    neither queue behind writers nor pay a write transaction's begin and commit."""
+    factory = request.app.state.sessions
+    unit = read_only(factory, autocommit=True) if reading else transaction(factory)
+    with unit as session:
         state = request.app.state
         tenant_id = authenticate(session, database, request.headers.get("authorization"),
                                  state.tokens)
@@ -84,7 +90,7 @@ def tenant_session(request: Request, database: str) -> Iterator[tuple[Session, i
 
 def authorize(request: Request, database: str) -> None:
     """Refuse the request unless it carries the token of ``database`` (404/401 otherwise)."""
-    with tenant_session(request, database):
+    with tenant_session(request, database):  # lazy: a remembered token needs no query
         pass
 
 

@@ -62,7 +62,7 @@ def create_user(request: Request, database: str, body: bytes) -> Any:
 
 
 def get_user(request: Request, database: str, user_id: str) -> Any:
-    with tenant_session(request, database) as (session, tenant):
+    with tenant_session(request, database, reading=True) as (session, tenant):
         params = _projection(request)
         row = users.get(session, tenant, user_id)
     resource = published(row.resource, base_url(request, database))
@@ -103,7 +103,7 @@ Search = tuple[Any, Any, Any, Any]
 
 def _search(request: Request, database: str, read_query: Callable[[], Search]) -> ScimResponse:
     """A ListResponse; the query is read only once the tenant is authenticated."""
-    with tenant_session(request, database) as (session, tenant):
+    with tenant_session(request, database, reading=True) as (session, tenant):
         filter_text, start, count, params = read_query()
         start_index, page_size = paging(start, count)
         text = filter_text if isinstance(filter_text, str) else None
