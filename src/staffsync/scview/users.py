@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from scim2_models import PatchOp, SCIMException
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Text
 
 from staffsync.scview.errors import (
     NotFoundException,
@@ -220,10 +222,13 @@ def search(
         select(users.c.id).where(condition).order_by(users.c.user_name)
         .limit(count).offset(start_index - 1)
     ).scalar_subquery()
-    rows = conn.execute(
-        select(users.c.resource).where(users.c.id.in_(page)).order_by(users.c.user_name)
-    ).all()
-    return total, [row.resource for row in rows]
+    # The stored JSON as text, parsed by orjson: the JSON type's json.loads was most of
+    # the cost of a page of 500 users.
+    texts = conn.scalars(
+        select(users.c.resource.cast(Text)).where(users.c.id.in_(page))
+        .order_by(users.c.user_name)
+    )
+    return total, [orjson.loads(text) for text in texts]
 
 
 def search_equal(

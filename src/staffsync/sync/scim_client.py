@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 
 from staffsync.sync import catalogue as c
 from staffsync.sync.mapping import EMPLOYEE_NUMBER, SYNCED_ATTRIBUTES, patch_request
@@ -347,9 +348,9 @@ class ScimClient:
     def _json(self, response: httpx.Response) -> Any:
         if not response.content:
             return None
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        try:  # orjson: a listing page of 500 users parses in a fraction of json's time
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:  # also invalid UTF-8 (RFC 8259 8.1)
             raise c.EndPointIncorrect(f"HTTP {response.status_code}: the body is not JSON") from exc
 
     # -- discovery -----------------------------------------------------------------------
