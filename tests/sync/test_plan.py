@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from staffsync.sync import catalogue as c
+from staffsync.sync.catalogue import DEFAULT_SYSTEM_USERS
 from staffsync.sync.executor import BULK_ENVELOPE, batches
 from staffsync.sync.mapping import ENTERPRISE, to_scim
-from staffsync.sync.plan import Action, make_plan
+from staffsync.sync.plan import Action, Plan, Planner, RemoteIndex, make_plan, plan_user
 from tests.sync.factories import snapshot
 
 
@@ -87,3 +90,63 @@ def test_only_unchanged_means_no_writes() -> None:
 def test_bulk_batches(sizes: list[int], max_ops: int, max_bytes: int, expected: list) -> None:
     sized = [(i, size) for i, size in enumerate(sizes)]
     assert list(batches(sized, max_ops, max_bytes)) == expected
+
+
+# -- the plan made as pages arrive ------------------------------------------------------
+
+pool = st.sampled_from
+remote_users = st.lists(
+    st.fixed_dictionaries({
+        "externalId": st.one_of(st.none(), pool([f"key-{n}" for n in range(4)])),
+        "userName": pool(["user0", "user1", "USER2", "user3", "other", "admin"]),
+        "givenName": pool(["Ada", "Grace"]),
+        "employeeNumber": st.one_of(st.none(), pool([f"{10000 + n}" for n in range(4)])),
+    }),
+    max_size=8,
+)
+fis_users = st.lists(
+    st.tuples(st.integers(0, 3), pool([None, "user1", "other", "Admin"]),
+              pool([None, "key-2"])),
+    max_size=5,
+)
+
+
+def as_scim(n: int, user: dict[str, Any]) -> dict[str, Any]:
+    """A SCView user of the strategy above, with the values of no snapshot in particular."""
+    base = to_scim(snapshot(0))
+    enterprise = {"employeeNumber": user["employeeNumber"]} if user["employeeNumber"] else {}
+    found = {**base, "id": f"id-{n}", "userName": user["userName"],
+             "externalId": user["externalId"], ENTERPRISE: enterprise,
+             "name": {**base["name"], "givenName": user["givenName"]}}
+    return {k: v for k, v in found.items() if v}
+
+
+def described(plan: Plan) -> tuple[list[tuple[Any, ...]], list[str]]:
+    steps = [(s.username, s.action, s.changed, s.remote_id, s.snapshot,
+              s.error.as_dict() if s.error else None) for s in plan.steps]
+    return steps, plan.unknown
+
+
+@settings(max_examples=300, deadline=None)
+@given(remote_users, fis_users, st.integers(0, 8))
+def test_planning_as_pages_arrive_makes_the_plan_of_the_whole_listing(
+    remote: list[dict[str, Any]], fis: list[tuple[int, str | None, str | None]], fis_at: int
+) -> None:
+    listed = [as_scim(n, user) for n, user in enumerate(remote)]
+    snaps = [snapshot(n, **({"username": name} if name else {}),
+                      **({"staff_key": key} if key else {})) for n, name, key in fis]
+    index = RemoteIndex(listed)  # the reference: every user decided on the full index
+    names = frozenset(name.casefold() for name in DEFAULT_SYSTEM_USERS)
+    whole = Plan([plan_user(s, index, names)[0] for s in snaps])
+    claimed = {plan_user(s, index, names)[1] for s in snaps}
+    whole.unknown = sorted(r.values.user_name or r.id for r in index.by_id.values()
+                           if r.id not in claimed
+                           and (r.values.user_name or "").casefold() not in names)
+    planner = Planner()  # FIS read after ``fis_at`` SCView users arrived
+    for position, user in enumerate(listed):
+        if position == fis_at:
+            planner.add_fis(snaps)
+        planner.add_remote(user)
+    if planner.snapshots is None:
+        planner.add_fis(snaps)
+    assert described(planner.plan()) == described(whole)

@@ -282,3 +282,35 @@ def test_an_unchanged_user_with_a_recorded_error_is_cleared_by_sync_all(
     assert run["counts"] == {"unchanged": 1, **SKIPPED}
     state = state_of(fis, username)
     assert state.last_error is None and state.attempts == 0 and not state.dirty
+
+
+def sent_values(factory: Factory, username: str) -> dict[str, Any]:
+    """What a push of ``username`` sends now (``UserSnapshot.as_dict()``)."""
+    with transaction(factory) as session:
+        snap = users.snapshot(session, users.get(session, username))
+    assert snap is not None
+    return snap.as_dict()
+
+
+def test_sync_all_keeps_the_values_it_wrote_as_each_users_last_synced(
+    fis: Factory, live_scim: LiveScim
+) -> None:
+    point_at(fis, live_scim)
+    with transaction(fis) as session:
+        made = [staff.add(session, staff_data(first_name=name, email=f"{name}@district.org"))
+                for name in ("ada", "grace", "edsger")]
+        ada, grace, edsger = [(m.staff_id, m.user.username) for m in made if m.user]
+    assert service.sync_all(fis, "test")["counts"]["created"] == 3
+    for _, username in (ada, grace, edsger):
+        assert state_of(fis, username).last_synced == sent_values(fis, username)
+    before = state_of(fis, grace[1])
+    with transaction(fis) as session:
+        staff.update(session, ada[0], {"first_name": "Augusta"})
+    again = service.sync_all(fis, "test")
+    assert again["counts"] == {"updated": 1, "unchanged": 2, **SKIPPED}
+    updated = state_of(fis, ada[1])
+    assert updated.last_synced == sent_values(fis, ada[1])
+    assert updated.last_synced["first_name"] == "Augusta" and not updated.dirty
+    unchanged = state_of(fis, grace[1])  # in sync already: its state is not written again
+    assert (unchanged.last_synced, unchanged.last_synced_at) == (
+        before.last_synced, before.last_synced_at)

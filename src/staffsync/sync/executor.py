@@ -26,7 +26,7 @@ from staffsync.sync.catalogue import (
     UserGone,
 )
 from staffsync.sync.mapping import patch_operations, patch_request, to_scim
-from staffsync.sync.plan import WRITES, Action, Plan, RemoteIndex, Step, make_plan
+from staffsync.sync.plan import WRITES, Action, Plan, Planner, Step
 from staffsync.sync.push import Outcome, Result, push_user, update
 from staffsync.sync.scim_client import BulkResult, ScimClient
 from staffsync.sync.snapshot import UserSnapshot
@@ -128,13 +128,21 @@ def sync_all(
     """Read SCView's users, plan against FIS's snapshots, then (unless dry) execute.
 
     FIS's snapshots are read in a thread while SCView's pages arrive: the two reads are
-    independent, and the plan needs both whole (a FIS user's match may be on any page).
+    independent. Once FIS is read, each arriving SCView user that surely matches a FIS
+    user decides that user's step (``Planner``) while the next pages are on their way;
+    the rest, whose match may be on any page, are decided when the last page is in.
     """
+    planner = Planner(system_users, system_accounts)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             fis = pool.submit(list, snapshots)
-            index = RemoteIndex(client.iter_users())
-            plan = make_plan(fis.result(), index, system_users, system_accounts)
+            for user in client.iter_users():
+                planner.add_remote(user)
+                if planner.snapshots is None and fis.done():
+                    planner.add_fis(fis.result())
+            if planner.snapshots is None:
+                planner.add_fis(fis.result())
+            plan = planner.plan()
     except SyncError as error:  # the listing failed (500, 429, 401, refused...): no plan
         return Plan(), RunReport(stopped=error)
     if dry_run:

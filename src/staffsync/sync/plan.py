@@ -124,10 +124,88 @@ def plan_user(
         return Step(snapshot.username, Action.CONFLICT, error=conflict), None
     if remote is None:
         return Step(snapshot.username, Action.CREATE, snapshot=snapshot), None
+    return matched(snapshot, remote), remote.id
+
+
+def matched(snapshot: UserSnapshot, remote: Remote) -> Step:
+    """The step for a FIS user whose SCView user is ``remote``: unchanged or update."""
     changed = differing(comparable_of_snapshot(snapshot), remote.values)
     if not changed:
-        return Step(snapshot.username, Action.UNCHANGED, remote_id=remote.id), remote.id
-    return Step(snapshot.username, Action.UPDATE, changed, remote.id, snapshot), remote.id
+        return Step(snapshot.username, Action.UNCHANGED, remote_id=remote.id)
+    return Step(snapshot.username, Action.UPDATE, changed, remote.id, snapshot)
+
+
+class Planner:
+    """``make_plan`` fed as SCView's pages arrive, so little is left when the last one does.
+
+    Feed it SCView's users (``add_remote``) and, whenever it is read, FIS's snapshots
+    (``add_fis``), in either order. Once both are there, an arriving SCView user whose
+    externalId is a FIS user's staff key and who also holds that user's userName is that
+    user's match whatever the later pages hold (the index keeps the first user of each
+    key, and ``choose`` takes the externalId match when it also holds the userName), so
+    that FIS user is decided at once. ``plan()`` decides the rest against the full index;
+    the plan is the one ``make_plan`` makes from the same users.
+    """
+
+    def __init__(self, system_users: Iterable[str] = DEFAULT_SYSTEM_USERS,
+                 system_accounts: Iterable[str] = (), index: RemoteIndex | None = None) -> None:
+        self.index = index if index is not None else RemoteIndex()
+        self.names = frozenset(name.casefold() for name in system_users)
+        self.accounts = list(system_accounts)
+        self.snapshots: list[UserSnapshot] | None = None
+        self.by_key: dict[str, int] = {}  # staff key -> position in ``snapshots``
+        self.decided: dict[int, Step] = {}
+        self.waiting: list[Remote] = []  # SCView users that arrived before FIS was read
+
+    def add_remote(self, user: dict[str, Any]) -> None:
+        remote = remote_of(user)
+        self.index.add(remote)
+        if self.snapshots is None:
+            self.waiting.append(remote)
+        else:
+            self._decide(remote)
+
+    def add_fis(self, snapshots: list[UserSnapshot]) -> None:
+        self.snapshots = snapshots
+        self.by_key = {snap.staff_key: i for i, snap in enumerate(snapshots) if snap.staff_key}
+        for remote in self.waiting:
+            self._decide(remote)
+        self.waiting = []
+
+    def _decide(self, remote: Remote) -> None:
+        assert self.snapshots is not None
+        key = remote.values.external_id or ""
+        position = self.by_key.get(key)
+        if position is None:
+            return
+        snapshot = self.snapshots[position]
+        index = self.index
+        if (index.by_external.get(key) != remote.id
+                or index.by_username.get(snapshot.username.casefold()) != remote.id
+                or precheck(snapshot, self.names) is not None):
+            return  # not the sure case: decided with the full index
+        self.decided[position] = matched(snapshot, remote)
+
+    def plan(self) -> Plan:
+        """The plan, once every SCView user and FIS's snapshots are in."""
+        plan, claimed = Plan(), set()
+        plan.steps += [Step(name, Action.SKIPPED, error=SystemUser(name))
+                       for name in self.accounts]
+        for position, snapshot in enumerate(self.snapshots or ()):
+            step = self.decided.get(position)
+            if step is None:
+                step, remote_id = plan_user(snapshot, self.index, self.names)
+            else:
+                remote_id = step.remote_id
+            plan.steps.append(step)
+            claimed.add(remote_id)
+        plan.unknown = sorted(
+            remote.values.user_name or remote.id
+            for remote in self.index.by_id.values()
+            if remote.id not in claimed
+            and (remote.values.user_name or "").casefold() not in self.names
+        )
+        return plan
 
 
 def make_plan(
@@ -143,17 +221,9 @@ def make_plan(
     end up in ``unknown``, except SCView's own system users (they are never synced, so
     they are not news).
     """
-    index = remote_users if isinstance(remote_users, RemoteIndex) else RemoteIndex(remote_users)
-    names = frozenset(name.casefold() for name in system_users)
-    plan, claimed = Plan(), set()
-    plan.steps += [Step(name, Action.SKIPPED, error=SystemUser(name)) for name in system_accounts]
-    for snapshot in snapshots:
-        step, remote_id = plan_user(snapshot, index, names)
-        plan.steps.append(step)
-        claimed.add(remote_id)
-    plan.unknown = sorted(
-        remote.values.user_name or remote.id
-        for remote in index.by_id.values()
-        if remote.id not in claimed and (remote.values.user_name or "").casefold() not in names
-    )
-    return plan
+    given = remote_users if isinstance(remote_users, RemoteIndex) else None
+    planner = Planner(system_users, system_accounts, given)
+    planner.add_fis(list(snapshots))
+    for user in () if isinstance(remote_users, RemoteIndex) else remote_users:
+        planner.add_remote(user)
+    return planner.plan()

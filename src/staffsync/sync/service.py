@@ -209,12 +209,17 @@ def _record_all(session: Session, run_id: int, plan: Plan, report: RunReport,
                    "unknown_count": len(report.unknown), "writes": report.writes}
     session.flush()  # the run's row first: recording the results expires the session
     if not dry_run:
-        _record_results(session, run_id, report.results, tracked, run.finished_at)
+        sent = {step.username: step.snapshot for step in plan.writes}
+        _record_results(session, run_id, report.results, tracked, run.finished_at, sent)
 
 
 def _record_results(session: Session, run_id: int, results: list[Result],
-                    tracked: dict[str, tuple[int, int, bool]], now: datetime) -> None:
-    """Each user's outcome in the run, and in its sync state, in bounded batches."""
+                    tracked: dict[str, tuple[int, int, bool]], now: datetime,
+                    sent: dict[str, UserSnapshot | None]) -> None:
+    """Each user's outcome in the run, and in its sync state, in bounded batches.
+
+    ``sent``: the values written for each user the plan created or updated, kept as the
+    user's ``last_synced`` (as the worker and Run Sync keep it)."""
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO sync_run_user (run_id, username, outcome, changed, error) "
@@ -224,7 +229,7 @@ def _record_results(session: Session, run_id: int, results: list[Result],
         # One driver-level executemany with the JSON written here: per-row ORM and type
         # processing cost more than the insert itself in a run of 10,000 unchanged users.
         connection.exec_driver_sql(sql, [_outcome_values(run_id, r) for r in batch])
-        sync_state.record_many(session, _to_record(batch, tracked), now)
+        sync_state.record_many(session, _to_record(batch, tracked, sent), now)
 
 
 _NOTHING = ("[]", "null")  # the JSON of ``changed`` and ``error`` for most outcomes
@@ -238,16 +243,19 @@ def _outcome_values(run_id: int, result: Result) -> tuple[Any, ...]:
             json.dumps(error))
 
 
-def _to_record(results: list[Result],
-               tracked: dict[str, tuple[int, int, bool]]) -> Iterator[sync_state.Pushed]:
-    """The outcomes that change a sync state: all but "unchanged" for a row in sync."""
+def _to_record(results: list[Result], tracked: dict[str, tuple[int, int, bool]],
+               sent: dict[str, UserSnapshot | None]) -> Iterator[sync_state.Pushed]:
+    """The outcomes that change a sync state: all but "unchanged" for a row in sync.
+    A user created or updated keeps the values sent; an unchanged one keeps what its
+    state holds (``record_many`` leaves it when still of that version)."""
     for result in results:
         found = tracked.get(result.username.lower())
         if found is None:
             continue
         user_id, version, in_sync = found
         if not (in_sync and result.outcome is Outcome.UNCHANGED):
-            yield sync_state.pushed_of(user_id, version, result)
+            written = sent.get(result.username) if result.outcome in _WRITTEN else None
+            yield sync_state.pushed_of(user_id, version, result, written)
 
 
 # -- Test Connection ----------------------------------------------------------------------
