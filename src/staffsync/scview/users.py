@@ -276,12 +276,12 @@ def search_equal(
 
 
 def _page_query(condition: ColumnElement[bool]) -> Select[Any]:
-    """The matching resources in id order, each with the total count of matches.
+    """The matching resources in ``search``'s order (userName), each with the total count.
 
     Only for equality on a unique-ish column, where a page reads at most a few rows.
     """
     return (select(users.c.resource, func.count().over().label("total"))
-            .where(condition).order_by(users.c.id))
+            .where(condition).order_by(users.c.user_name))
 
 
 def _paged(
