@@ -302,5 +302,5 @@ def versions(session: Session) -> dict[str, tuple[int, int, bool]]:
     query = select(User.username_key, SyncState.user_id, SyncState.version, in_sync).join(
         SyncState, SyncState.user_id == User.id
     )
-    rows = session.execute(query.execution_options(yield_per=2000))
+    rows = session.connection().execute(query.execution_options(yield_per=2000))
     return {key: (user_id, version, bool(clean)) for key, user_id, version, clean in rows}

@@ -73,7 +73,7 @@ def iter_snapshots(session: Session, batch_size: int = 500) -> Iterator[UserSnap
     last = 0
     while True:
         query = _snapshot_select().where(User.id > last).order_by(User.id).limit(batch_size)
-        rows = session.execute(query).all()
+        rows = session.connection().execute(query).all()  # plain rows, no ORM loading
         for row in rows:
             yield _to_snapshot(tuple(row))
         if len(rows) < batch_size:

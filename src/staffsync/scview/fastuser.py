@@ -151,11 +151,9 @@ _ENTERPRISE_SUB = {key.lower(): key for key in ENTERPRISE_PARTS}
 _ALWAYS = ("schemas", "id")  # returned "always" (RFC 7643 3.1, and schemas)
 
 
-def project_common(resource: dict[str, Any], attributes: list[str]) -> dict[str, Any] | None:
-    """``attributes`` projection (RFC 7644 3.9) of a stored User for the usual request: a
-    list of top-level core attributes and enterprise sub-attributes. Equal to the
-    scim2-models projection (a test holds it to that); ``None`` for anything else, so the
-    caller falls back to scim2-models. Costs microseconds instead of ~0.8 ms per user."""
+def common_attributes(attributes: list[str]) -> tuple[list[str], list[str]] | None:
+    """The stored keys an ``attributes`` list names, as (top-level core attributes,
+    enterprise sub-attributes), or ``None`` when it names anything else."""
     top: list[str] = []
     enterprise: list[str] = []
     for path in attributes:
@@ -166,6 +164,18 @@ def project_common(resource: dict[str, Any], attributes: list[str]) -> dict[str,
             top.append(_TOP[path.lower()])
         else:
             return None
+    return top, enterprise
+
+
+def project_common(resource: dict[str, Any], attributes: list[str]) -> dict[str, Any] | None:
+    """``attributes`` projection (RFC 7644 3.9) of a stored User for the usual request: a
+    list of top-level core attributes and enterprise sub-attributes. Equal to the
+    scim2-models projection (a test holds it to that); ``None`` for anything else, so the
+    caller falls back to scim2-models. Costs microseconds instead of ~0.8 ms per user."""
+    common = common_attributes(attributes)
+    if common is None:
+        return None
+    top, enterprise = common
     projected = {key: resource[key] for key in (*_ALWAYS, *top) if key in resource}
     extension = {k: v for k, v in (resource.get(ENTERPRISE) or {}).items() if k in enterprise}
     if extension:

@@ -48,6 +48,8 @@ class ScimResponse(Response):
     def render(self, content: Any) -> bytes:
         if content is None:
             return b""
+        if isinstance(content, bytes):  # JSON already
+            return content
         return orjson.dumps(content)
 
 

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from scim2_models import Context
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -37,6 +38,7 @@ from staffsync.scview.http import (
     tenant_session,
 )
 from staffsync.scview.patch import parse_patch
+from staffsync.scview.projection import json_projection
 from staffsync.scview.resources import (
     MAX_RESULTS,
     RESOURCE_TYPES,
@@ -107,6 +109,11 @@ def _search(request: Request, database: str, read_query: Callable[[], Search]) -
         filter_text, start, count, params = read_query()
         start_index, page_size = paging(start, count)
         text = filter_text if isinstance(filter_text, str) else None
+        shown = json_projection(session.get_bind().dialect.name, params)
+        if shown is not None and equality(text) is None:  # the sync's listing
+            total, texts = users.search_json(session, tenant, condition(text), start_index,
+                                             page_size, shown)
+            return ScimResponse(_list_response(total, start_index, texts))
         total, found = _found(session, tenant, text, start_index, page_size)
     base = base_url(request, database)
     return ScimResponse({
@@ -116,6 +123,13 @@ def _search(request: Request, database: str, read_query: Callable[[], Search]) -
         "itemsPerPage": len(found),
         "Resources": [project(published(item, base), params) for item in found],
     })
+
+
+def _list_response(total: int, start_index: int, resources: list[str]) -> bytes:
+    """A ListResponse around resources that are JSON text already."""
+    head = orjson.dumps({"schemas": [LIST_RESPONSE], "totalResults": total,
+                         "startIndex": start_index, "itemsPerPage": len(resources)})
+    return b"%s,\"Resources\":[%s]}" % (head[:-1], ",".join(resources).encode())
 
 
 def _found(

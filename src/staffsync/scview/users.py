@@ -237,7 +237,19 @@ def get(session: Session, tenant_id: int, user_id: str, lock: bool = False) -> A
 def search(
     session: Session, tenant_id: int, where: ColumnElement[bool], start_index: int, count: int
 ) -> tuple[int, list[Resource]]:
-    """(totalResults, one page) of the users matching ``where``, ordered by userName.
+    """(totalResults, one page) of the users matching ``where``, ordered by userName."""
+    total, texts = search_json(session, tenant_id, where, start_index, count)
+    # The stored JSON as text, parsed by orjson: the JSON type's json.loads was most of
+    # the cost of a page of 500 users.
+    return total, [orjson.loads(text) for text in texts]
+
+
+def search_json(
+    session: Session, tenant_id: int, where: ColumnElement[bool], start_index: int, count: int,
+    shown: ColumnElement[str] | None = None,
+) -> tuple[int, list[str]]:
+    """``search`` with each user as JSON text: as stored, or ``shown`` of it (a
+    ``projection.json_projection``).
 
     The page is chosen on ids alone and only its rows' resources are read: a
     ``count() over ()`` beside the resources made every page read every matching
@@ -257,13 +269,9 @@ def search(
         select(users.c.id).where(condition).order_by(users.c.user_name)
         .limit(count).offset(start_index - 1)
     ).scalar_subquery()
-    # The stored JSON as text, parsed by orjson: the JSON type's json.loads was most of
-    # the cost of a page of 500 users.
-    texts = conn.scalars(
-        select(users.c.resource.cast(Text)).where(users.c.id.in_(page))
-        .order_by(users.c.user_name)
-    )
-    return total, [orjson.loads(text) for text in texts]
+    column = users.c.resource.cast(Text) if shown is None else shown
+    texts = conn.scalars(select(column).where(users.c.id.in_(page)).order_by(users.c.user_name))
+    return total, list(texts)
 
 
 def search_equal(

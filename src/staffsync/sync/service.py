@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from staffsync.fis import parameters, sync_state, third_party, users
 from staffsync.fis.models import SyncRun, SyncRunUser, User, utcnow
+from staffsync.kit.collector import fewer_collections
 from staffsync.kit.db import transaction
 from staffsync.kit.errors import NotFound, StaffsyncError
 from staffsync.kit.settings import get_settings
@@ -146,6 +147,13 @@ def run_all(
     progress: Progress | None = None,
 ) -> tuple[dict[str, Any], Plan, RunReport]:
     """``sync_all`` with the plan and report too (the CLI prints them as tables)."""
+    with fewer_collections():
+        return _run_all(factory, trigger, dry_run, progress)
+
+
+def _run_all(
+    factory: sessionmaker[Session], trigger: str, dry_run: bool, progress: Progress | None
+) -> tuple[dict[str, Any], Plan, RunReport]:
     with transaction(factory) as session:
         settings = _settings(session)
         accounts = list(session.scalars(select(User.username).where(User.staff_pk.is_(None))))
