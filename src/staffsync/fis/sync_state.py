@@ -293,14 +293,7 @@ def configuration_saved(session: Session, now: datetime | None = None) -> None:
     notify_due(session)
 
 
-def versions(session: Session) -> dict[str, tuple[int, int, bool]]:
-    """``username_key -> (user_id, version, in_sync)`` for every tracked user, streamed
-    from the database (never ORM objects). ``in_sync``: clean, pushed at this version,
-    no error; recording an "unchanged" outcome for such a row would change nothing."""
-    in_sync = and_(~SyncState.dirty, SyncState.pushed_version == SyncState.version,
-                   SyncState.last_error.is_(None))
-    query = select(User.username_key, SyncState.user_id, SyncState.version, in_sync).join(
-        SyncState, SyncState.user_id == User.id
-    )
-    rows = session.connection().execute(query.execution_options(yield_per=2000))
-    return {key: (user_id, version, bool(clean)) for key, user_id, version, clean in rows}
+# A tracked row for which recording an "unchanged" outcome would change nothing: clean,
+# pushed at this version, no error.
+IN_SYNC = and_(~SyncState.dirty, SyncState.pushed_version == SyncState.version,
+               SyncState.last_error.is_(None))

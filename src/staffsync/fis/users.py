@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from staffsync.fis import parameters, sync_state, usernames
-from staffsync.fis.models import Staff, StaffPhone, StaffStatus, User
+from staffsync.fis.models import Staff, StaffPhone, StaffStatus, SyncState, User
 from staffsync.kit.errors import InvalidInput, NotFound
 from staffsync.sync.snapshot import UserSnapshot
 
@@ -64,18 +64,31 @@ def snapshots_of(session: Session, user_ids: list[int]) -> dict[int, UserSnapsho
     return {row[0]: _to_snapshot(tuple(row)) for row in rows}
 
 
-def iter_snapshots(session: Session, batch_size: int = 500) -> Iterator[UserSnapshot]:
+Tracked = dict[str, tuple[int, int, bool]]  # username_key -> (user_id, version, in_sync)
+
+
+def iter_snapshots(
+    session: Session, batch_size: int = 500, tracked: Tracked | None = None
+) -> Iterator[UserSnapshot]:
     """Every staff user's snapshot, in user id order, ``batch_size`` rows per query.
 
     Keyset pagination (``WHERE user.id > last``) keeps memory flat and each query cheap
-    however large the district is.
+    however large the district is. Given ``tracked``, each user's sync state goes into
+    it, read by the same statement as the values, so each version is the one of the
+    values read (an edit committed after it leaves the row dirty: pushed again).
     """
+    columns = (SyncState.version, sync_state.IN_SYNC) if tracked is not None else ()
+    query = _snapshot_select().add_columns(*columns).order_by(User.id).limit(batch_size)
+    if tracked is not None:
+        query = query.outerjoin(SyncState, SyncState.user_id == User.id)
     last = 0
     while True:
-        query = _snapshot_select().where(User.id > last).order_by(User.id).limit(batch_size)
-        rows = session.connection().execute(query).all()  # plain rows, no ORM loading
+        # plain rows from the connection: no ORM loading
+        rows = session.connection().execute(query.where(User.id > last)).all()
         for row in rows:
-            yield _to_snapshot(tuple(row))
+            if tracked is not None and row[10] is not None:
+                tracked[row[1].lower()] = (row[0], row[10], bool(row[11]))
+            yield _to_snapshot(tuple(row)[:10])
         if len(rows) < batch_size:
             return
         last = rows[-1][0]

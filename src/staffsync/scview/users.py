@@ -251,27 +251,33 @@ def search_json(
     """``search`` with each user as JSON text: as stored, or ``shown`` of it (a
     ``projection.json_projection``).
 
-    The page is chosen on ids alone and only its rows' resources are read: a
-    ``count() over ()`` beside the resources made every page read every matching
-    resource, so paging through a tenant cost O(users^2) (10,000 users: 8.6 s -> 1.8 s).
-    The order is the tenant's unique (tenant_id, user_name) index, so a page is a range
-    of that index: ordering by id had no index to follow and sorted every user of the
-    tenant for each page (16 ms a page at 10,000 users, against about 1 ms). SCIM leaves
-    the order of an unsorted listing to the server (RFC 7644 3.4.2.3); it only has to be
-    the same from one page to the next, and userName is unique in a tenant.
+    The total is counted on its own: a ``count() over ()`` beside the resources made
+    every page read every matching resource, so paging through a tenant cost
+    O(users^2) (10,000 users: 8.6 s -> 1.8 s). The order is the tenant's unique
+    (tenant_id, user_name) index, so a page is a range of that index: ordering by id
+    had no index to follow and sorted every user of the tenant for each page (16 ms a
+    page at 10,000 users, against about 1 ms). SCIM leaves the order of an unsorted
+    listing to the server (RFC 7644 3.4.2.3); it only has to be the same from one page
+    to the next, and userName is unique in a tenant.
     """
     condition = (users.c.tenant_id == tenant_id) & where
     conn = session.connection()
     total = int(conn.scalar(select(func.count()).select_from(users).where(condition)) or 0)
     if count <= 0 or start_index > total:
         return total, []
-    page = (
-        select(users.c.id).where(condition).order_by(users.c.user_name)
-        .limit(count).offset(start_index - 1)
-    ).scalar_subquery()
     column = users.c.resource.cast(Text) if shown is None else shown
-    texts = conn.scalars(select(column).where(users.c.id.in_(page)).order_by(users.c.user_name))
-    return total, list(texts)
+    ordered = select(column).where(condition).order_by(users.c.user_name)
+    if conn.dialect.name == "sqlite":
+        # SQLite's OFFSET skips a row before reading its columns: one query along the
+        # index (the sync's listing of 10,027 users: 0.075 s of SQLite, against 0.1 s
+        # picking the ids first).
+        return total, list(conn.scalars(ordered.limit(count).offset(start_index - 1)))
+    # PostgreSQL's Limit pulls each skipped row through the scan's projection, so the
+    # page is chosen on ids first and only its own rows are read.
+    ids = (select(users.c.id).where(condition).order_by(users.c.user_name)
+           .limit(count).offset(start_index - 1)).scalar_subquery()
+    return total, list(conn.scalars(select(column).where(users.c.id.in_(ids))
+                                    .order_by(users.c.user_name)))
 
 
 def search_equal(

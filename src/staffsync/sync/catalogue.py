@@ -261,9 +261,9 @@ _folded = functools.lru_cache(maxsize=16)(_fold)  # a sync all asks once per use
 
 def missing_fields(snapshot: UserSnapshot) -> tuple[str, ...]:
     """The names of the required fields that are empty or blank, in the seed's order."""
-    return tuple(
+    return tuple([
         label for attr, label in REQUIRED_FIELDS if not (getattr(snapshot, attr) or "").strip()
-    )
+    ])
 
 
 def precheck(

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from staffsync.fis import parameters, sync_state, third_party, users
 from staffsync.fis.models import SyncRun, SyncRunUser, User, utcnow
 from staffsync.kit.collector import fewer_collections
-from staffsync.kit.db import transaction
+from staffsync.kit.db import read_only, transaction
 from staffsync.kit.errors import NotFound, StaffsyncError
 from staffsync.kit.settings import get_settings
 from staffsync.sync import executor
@@ -197,12 +197,12 @@ def _snapshots(factory: sessionmaker[Session],
 
     Lazy on purpose: ``executor.sync_all`` reads it in a thread while SCView's pages
     arrive (the transaction waits on FIS only, never on SCView) and it closes (by
-    exhaustion) before any write is sent. Versions are read before the snapshots: an
-    edit committed in between leaves the row dirty (pushed again), never lost.
+    exhaustion) before any write is sent. Each version is read by the same statement
+    as its user's values: an edit committed later leaves the row dirty (pushed again),
+    never lost. Read-only: on SQLite, HR's edits do not wait on the read.
     """
-    with transaction(factory) as session:
-        tracked.update(sync_state.versions(session))
-        yield from users.iter_snapshots(session)
+    with read_only(factory) as session:
+        yield from users.iter_snapshots(session, tracked=tracked)
 
 
 def _record_all(session: Session, run_id: int, plan: Plan, report: RunReport,
