@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,8 +26,12 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
     SQLite gets WAL, foreign keys and a busy timeout so that a server, a worker and a
     CLI command can share one file. PostgreSQL gets pre-ping so that a restarted
-    server does not surface as a failed request.
+    server does not surface as a failed request. JSON columns are written and read by
+    orjson: a sync all writes 10,000 sync states with the values sent, and a Bulk
+    1,000 SCIM resources (the json module took a fifth of an initial sync's CPU).
     """
+    kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -41,6 +46,10 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:

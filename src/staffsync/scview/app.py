@@ -8,7 +8,6 @@ tell a wrong End Point from a wrong Database name.
 
 from __future__ import annotations
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -26,9 +25,7 @@ POOL_SIZE = 20
 
 
 def create_app(db_url: str) -> FastAPI:
-    # orjson for the resource column too: a Bulk writes 1,000 resources, a GET reads one
-    engine = make_engine(db_url, json_serializer=_json_text, json_deserializer=orjson.loads,
-                         **_pool(db_url))
+    engine = make_engine(db_url, **_pool(db_url))
     app = FastAPI(title="SCView", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -52,10 +49,6 @@ def _pool(db_url: str) -> dict[str, int]:
     if is_sqlite(db_url):
         return {}
     return {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
-
-
-def _json_text(value: object) -> str:
-    return orjson.dumps(value).decode()
 
 
 def app_from_environment() -> FastAPI:

@@ -10,13 +10,14 @@ since without SCView's state there is no plan.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from staffsync.sync.catalogue import (
     DEFAULT_SYSTEM_USERS,
@@ -218,7 +219,7 @@ def batches(
 def bulk_writes(steps: list[Step], client: ScimClient, run: Run) -> None:
     caps = client.capabilities()
     ops = ((bulk_operation(str(i), step, caps.patch), step) for i, step in enumerate(steps))
-    sized = ((pair, len(json.dumps(pair[0]))) for pair in ops)
+    sized = ((pair, len(orjson.dumps(pair[0]))) for pair in ops)  # as the client sends it
     for batch in batches(sized, caps.max_operations, caps.max_payload_size):
         if not send_batch(batch, client, run):
             return

@@ -253,6 +253,7 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+_JSON = {"Content-Type": "application/json"}  # what httpx's json= sends
 # (base URL, token digest) -> (capabilities, monotonic expiry); dict updates are atomic
 _discovered: dict[tuple[str, str], tuple[Capabilities, float]] = {}
 
@@ -339,7 +340,11 @@ class ScimClient:
         self, method: str, path: str, body: Any, params: dict[str, Any] | None
     ) -> httpx.Response:
         try:
-            return self._http.request(method, path, json=body, params=params)
+            if body is None:
+                return self._http.request(method, path, params=params)
+            # orjson, not httpx's json module: a Bulk of 1,000 users is about 280 KB
+            return self._http.request(method, path, content=orjson.dumps(body),
+                                      headers=_JSON, params=params)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.host) from exc
         except httpx.InvalidURL as exc:
