@@ -1,6 +1,7 @@
-"""The database's ``attributes`` projection of a listing (``scview.projection``) gives
-exactly the users the Python projection gives, on both backends: for users holding
-every combination of the optional attributes, and for many attribute lists."""
+"""SQLite's ``attributes`` projection of a listing (``scview.projection``) gives exactly
+the users the Python projection gives: for users holding every combination of the
+optional attributes, and for many attribute lists. On PostgreSQL the listing projects
+in Python, and gives the same users."""
 
 from __future__ import annotations
 
@@ -101,12 +102,16 @@ def test_the_database_projects_as_python_does(
 ) -> None:
     session, tenant = seeded
     params = response_parameters(attributes, None)
+    _, stored = users.search(session, tenant, true(), 1, 500)
+    expected = [project(published(item, BASE), params) for item in stored]
+    assert len(expected) == 2 ** len(OPTIONAL)
     shown = json_projection(session.get_bind().dialect.name, params)
+    if session.get_bind().dialect.name != "sqlite":
+        assert shown is None  # Python projects (expected) there
+        return
     assert shown is not None
     total, texts = users.search_json(session, tenant, true(), 1, 500, shown)
-    _, stored = users.search(session, tenant, true(), 1, 500)
-    assert total == len(texts) == len(stored) == 2 ** len(OPTIONAL)
-    expected = [project(published(item, BASE), params) for item in stored]
+    assert total == len(texts) == len(stored)
     assert [orjson.loads(text) for text in texts] == expected
 
 
