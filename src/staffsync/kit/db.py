@@ -5,9 +5,11 @@ The caller owns the transaction: services take a ``Session`` and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -15,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 READ_ONLY = "staffsync_read_only"
+DBAPI = "staffsync_dbapi"  # Session.info key: the DBAPI connection a ``Units`` unit holds
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -59,6 +63,10 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # A checkpoint (copying the WAL into the database, with an fsync) every 10,000 pages
+    # (40 MB) instead of SQLite's 1,000: a commit that ran one cost several ordinary
+    # commits, and pages written again between two checkpoints are copied only once.
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 
@@ -66,8 +74,9 @@ def _sqlite_begin(conn: Connection) -> None:
     # on the sqlite3 connection itself: through exec_driver_sql, SQLAlchemy's statement
     # machinery made BEGIN cost several times a small query (about 50 µs a transaction)
     reading = conn.get_execution_options().get(READ_ONLY)
-    driver = conn.connection.driver_connection
-    driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    driver: Any = conn.connection.driver_connection
+    if not driver.in_transaction:  # else a ``Units`` unit began it already
+        driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -99,3 +108,108 @@ def read_only(factory: sessionmaker[Session], autocommit: bool = False) -> Itera
             yield session
         finally:
             session.rollback()
+
+
+def dbapi(session: Session) -> Any:
+    """The DBAPI connection (sqlite3 or psycopg) of ``session``'s transaction, for the hot
+    statements that run on it directly. A ``Units`` session names the one it holds, which
+    saves the Session's own begin (about 0.1 ms)."""
+    held = session.info.get(DBAPI)
+    if held is not None:
+        return held
+    return session.connection().connection.driver_connection
+
+
+class Units:
+    """Units of work on a connection held open across requests, for SCView's SCIM routes.
+
+    A ``Session`` created, begun and committed per request cost about 0.12 ms, a fifth
+    of a filtered GET; a transaction begun and committed on the DBAPI connection costs
+    about 10 µs. So each thread (one on SQLite, where routes run inline; one per
+    threadpool thread on PostgreSQL) keeps one pooled connection, and a unit is: begin
+    on its DBAPI connection, the thread's ``Session`` bound to it (services that use
+    the Session share the transaction, see ``_sqlite_begin``; it is closed after a unit
+    that used it), commit or roll back. Reads run without a write lock on SQLite and in
+    autocommit on PostgreSQL, as ``read_only(..., autocommit=True)`` does.
+
+    A held connection is not pinged before each use as the pool's pre-ping would do (a
+    round trip per request). Instead ``run`` runs a request's work once more on a new
+    connection when the one it held turned out to be gone (PostgreSQL restarted) and
+    the work failed before its COMMIT was sent: such a transaction was never committed,
+    so a restarted server still never shows as a failed request.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.local = threading.local()
+        self.held: list[Connection] = []  # every thread's, for close()
+
+    def _session(self) -> Session:
+        """This thread's Session, on its held connection (opened on first use)."""
+        session: Session | None = getattr(self.local, "session", None)
+        if session is None:
+            conn = self.engine.connect()
+            self.held.append(conn)
+            session = Session(bind=conn, info={DBAPI: conn.connection.driver_connection})
+            self.local.session, self.local.conn = session, conn
+        return session
+
+    @contextmanager
+    def unit(self, reading: bool = False) -> Iterator[Session]:
+        """A transaction; a ``reading`` one only reads (see ``read_only``), a writing one
+        takes SQLite's write lock first (``BEGIN IMMEDIATE``)."""
+        session = self._session()
+        driver = session.info[DBAPI]
+        if self.sqlite:
+            driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+        else:  # psycopg begins a transaction itself before the first statement
+            driver.autocommit = reading
+        self.local.committing = False
+        try:
+            yield session
+            if session.in_transaction():  # a service used the Session itself
+                session.flush()
+            self.local.committing = True
+            driver.commit()
+        except BaseException:
+            if not self._lost(self.local.conn):
+                driver.rollback()
+            raise
+        finally:
+            if session.in_transaction():  # else it holds nothing: reuse it as it is
+                session.close()
+
+    def _lost(self, conn: Connection) -> bool:
+        """Whether PostgreSQL closed ``conn`` (SQLAlchemy may have invalidated it already)."""
+        if self.sqlite:
+            return False
+        if conn.invalidated:
+            return True
+        driver: Any = conn.connection.driver_connection
+        return bool(driver.broken or driver.closed)
+
+    def run(self, work: Callable[[], T]) -> T:
+        """``work()`` (whose units are this thread's), once more if its connection was
+        found gone before it committed (see the class docstring)."""
+        try:
+            return work()
+        except Exception:
+            conn: Connection | None = getattr(self.local, "conn", None)
+            if conn is None or not self._lost(conn):
+                raise
+            self._discard(conn)
+            if self.local.committing:  # it may have committed: the client must be told
+                raise
+        return work()
+
+    def _discard(self, conn: Connection) -> None:
+        self.local.conn = self.local.session = None
+        self.held.remove(conn)
+        conn.invalidate()
+        conn.close()
+
+    def close(self) -> None:
+        for conn in self.held:
+            conn.close()
+        self.held.clear()

@@ -8,28 +8,52 @@ tell a wrong End Point from a wrong Database name.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
-from staffsync.kit.db import is_sqlite, make_engine, session_factory
+from staffsync.kit.db import Units, is_sqlite, make_engine, session_factory
 from staffsync.kit.settings import get_settings
 from staffsync.scview import pages, scim
-from staffsync.scview.errors import InvalidValueException, SCIMException, error_body
-from staffsync.scview.http import ScimResponse
+from staffsync.scview.errors import InvalidValueException, SCIMException
+from staffsync.scview.http import error_response
 from staffsync.scview.tenants import TokenCache
 
 # connections kept open per process on PostgreSQL (its default max_connections is 100)
 POOL_SIZE = 20
 
 
+class ScviewApp(FastAPI):
+    """FastAPI, with the SCIM /Users requests served first by ``scim.serve_hot``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await scim.serve_hot(self, scope, receive, send):
+            await super().__call__(scope, receive, send)
+
+
 def create_app(db_url: str) -> FastAPI:
     engine = make_engine(db_url, **_pool(db_url))
-    app = FastAPI(title="SCView", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.executor.shutdown()
+        app.state.units.close()
+        _hold(app, engine)  # a server may be started again on this app (the tests do)
+
+    app = ScviewApp(title="SCView", docs_url=None, redoc_url=None, openapi_url=None,
+                    lifespan=lifespan)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.inline = is_sqlite(db_url)  # see http.blocking
+    _hold(app, engine)
     app.state.tokens = TokenCache()  # see tenants: a rotated token lives on up to its TTL
     app.router.routes.extend(scim.ROUTES)
     app.add_exception_handler(SCIMException, _scim_error)
@@ -40,12 +64,17 @@ def create_app(db_url: str) -> FastAPI:
     return app
 
 
+def _hold(app: FastAPI, engine: Engine) -> None:
+    app.state.units = Units(engine)  # the SCIM routes' transactions (see kit.db.Units)
+    # PostgreSQL: the threads SCIM routes run in, each holding one pooled connection
+    app.state.executor = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="scview-db")
+
+
 def _pool(db_url: str) -> dict[str, int]:
-    """On PostgreSQL, keep up to ``POOL_SIZE`` connections open: SQLAlchemy's default
-    keeps 5 and closes the rest after each use, so with more requests in flight than
-    that (16 in the benchmark) many paid for a new PostgreSQL connection. They are
-    opened only as requests need them; up to as many again (anyio's threadpool has 40
-    threads) are opened and closed per use. SQLite routes run inline and need one."""
+    """On PostgreSQL, keep up to ``POOL_SIZE`` connections open: each of the SCIM
+    routes' ``POOL_SIZE`` threads holds one (``kit.db.Units``), opened when it first
+    serves a request; the Admin pages take theirs from the overflow, opened and closed
+    per use. SQLite routes run inline and hold one."""
     if is_sqlite(db_url):
         return {}
     return {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
@@ -57,10 +86,7 @@ def app_from_environment() -> FastAPI:
 
 
 async def _scim_error(_request: Request, exc: Exception) -> Response:
-    status, body = error_body(exc)
-    # RFC 7644 §2 / RFC 6750: a 401 names the scheme the client must use
-    headers = {"WWW-Authenticate": 'Bearer realm="SCView"'} if status == 401 else None
-    return ScimResponse(body, status_code=status, headers=headers)
+    return error_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -1,39 +1,38 @@
 """The user service: create, get, search, replace, patch and delete a tenant's users.
 
-Every function takes a ``Session`` and never commits. Statements are SQLAlchemy Core,
-run on the session's connection: the ORM's per-statement work would cost about a third
-of a filtered GET. A user's ``meta.version`` is a counter ``n`` published as the weak
+Every function takes a ``Session`` and never commits. The statements of single-user
+requests are SQL on the session's DBAPI connection (``_Sql``); the others are SQLAlchemy
+Core on the session's connection (the ORM's per-statement work would cost about a third
+of a filtered GET). A user's ``meta.version`` is a counter ``n`` published as the weak
 ETag ``W/"n"``; it grows by one on every change, and a write whose ``If-Match`` names
 another version fails with 412.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
+import psycopg
 from scim2_models import PatchOp, SCIMException
 from sqlalchemy import (
     ColumnElement,
-    Select,
     String,
     bindparam,
-    delete,
     func,
     insert,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
+from staffsync.kit.db import dbapi
 from staffsync.scview.errors import (
     NotFoundException,
     PreconditionFailedException,
@@ -47,16 +46,6 @@ from staffsync.scview.tenants import now
 Resource = dict[str, Any]
 CHUNK = 500  # names per IN (...) query, well under every driver's parameter limit
 
-# The statements of single-user requests, built once: building one costs more than
-# running it on SQLite.
-_ONE = select(users.c.resource, users.c.version, users.c.created).where(
-    users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id")
-)
-_ONE_LOCKED = _ONE.with_for_update()
-_CLASH = select(users.c.id).where(
-    users.c.tenant_id == bindparam("tenant_id"), users.c.user_name == bindparam("user_name"),
-    users.c.id != bindparam("own_id"),
-)
 # Which of some userNames a tenant holds. On PostgreSQL the names are a joined array:
 # with ``IN (...)`` and no statistics yet on a new table, the planner scans every row of
 # the tenant and compares it with each name (30,000 users: 0.5 s per 500 names).
@@ -70,14 +59,85 @@ _TAKEN = {
     .where(users.c.tenant_id == bindparam("tenant_id")),
 }
 _INSERT_USERS = insert(users)
-_NAME_KEY = ["tenant_id", "user_name"]
-_INSERT_NEW = {  # a new user (its id returned), unless its userName is taken in the tenant
-    name: dialect(users).on_conflict_do_nothing(index_elements=_NAME_KEY).returning(users.c.id)
-    for name, dialect in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
-}
 _INSERT_EMAILS = insert(emails)
-_SAVE = update(users).where(users.c.id == bindparam("uid"))
-_DROP_EMAILS = delete(emails).where(emails.c.user_id == bindparam("uid"))
+
+
+class _Sql:
+    """The statements of single-user requests, run on the DBAPI connection (sqlite3 or
+    psycopg, see ``kit.db.dbapi``). Through SQLAlchemy each statement cost several times
+    what SQLite spends running it (compiling the cached statement's parameters, the
+    execution context, result rows); written once per dialect, they cost what the driver
+    does. They name the tables of ``models``, which stay the schema."""
+
+    def __init__(self, dialect: str, integrity: type[Exception]) -> None:
+        self.integrity = integrity  # the driver's IntegrityError
+        self.sqlite = dialect == "sqlite"
+        lock = "" if self.sqlite else " FOR UPDATE"
+        self.one = self._param(
+            "SELECT CAST(resource AS TEXT), version FROM scim_users"
+            " WHERE tenant_id = :tenant_id AND id = :user_id")
+        self.one_locked = self.one + lock
+        self.clash = self._param(
+            "SELECT id FROM scim_users WHERE tenant_id = :tenant_id"
+            " AND user_name = :user_name AND id != :own_id")
+        self.insert = self._param(
+            f"INSERT INTO scim_users ({', '.join(_USER_COLUMNS)})"
+            f" VALUES ({', '.join(':' + name for name in _USER_COLUMNS)})"
+            " ON CONFLICT (tenant_id, user_name) DO NOTHING RETURNING id")
+        self.save = self._param(
+            f"UPDATE scim_users SET {', '.join(f'{name} = :{name}' for name in _SAVED)}"
+            " WHERE id = :id")
+        self.insert_email = self._param(
+            'INSERT INTO scim_emails (user_id, value, type, "primary")'
+            " VALUES (:user_id, :value, :type, :primary)")
+        self.drop_emails = self._param("DELETE FROM scim_emails WHERE user_id = :id")
+        self.delete = self._param("DELETE FROM scim_users WHERE id = :id")
+        self.equal = {column: self._equal(column) for column in ("user_name", "external_id")}
+
+    def _equal(self, column: str) -> tuple[str, str]:
+        """(page, count) of ``search_equal``: the page has the total count on each row."""
+        where = f" FROM scim_users WHERE tenant_id = :tenant_id AND {column} = :value"
+        page = (f"SELECT CAST(resource AS TEXT), count(*) OVER (){where}"
+                " ORDER BY user_name LIMIT :limit OFFSET :offset")
+        return self._param(page), self._param(f"SELECT count(*){where}")
+
+    def _param(self, sql: str) -> str:
+        """sqlite3 takes ``:name`` parameters as written; psycopg takes ``%(name)s``."""
+        return sql if self.sqlite else re.sub(r":(\w+)", r"%(\1)s", sql)
+
+    def stamp(self, moment: datetime) -> Any:
+        """A DateTime column's value as SQLAlchemy stores it: on SQLite, text with
+        microseconds (which keeps text comparison in filters chronological)."""
+        if self.sqlite:
+            return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment
+
+
+_USER_COLUMNS = ("id", "tenant_id", "user_name", "external_id", "employee_number",
+                 "family_name", "active", "created", "last_modified", "version", "resource")
+_SAVED = tuple(name for name in _USER_COLUMNS if name not in ("id", "tenant_id", "created"))
+_SQLITE = _Sql("sqlite", sqlite3.IntegrityError)
+_POSTGRESQL = _Sql("postgresql", psycopg.IntegrityError)
+
+
+def _sql(conn: Any) -> _Sql:
+    return _SQLITE if isinstance(conn, sqlite3.Connection) else _POSTGRESQL
+
+
+def _user_values(sql: _Sql, row: dict[str, Any]) -> dict[str, Any]:
+    """A ``_new_row``/``_save`` row as the driver takes it: JSON text, stamps."""
+    values = {**row, "resource": orjson.dumps(row["resource"]).decode(),
+              "last_modified": sql.stamp(row["last_modified"])}
+    if "created" in values:
+        values["created"] = sql.stamp(values["created"])
+    return values
+
+
+class Stored(NamedTuple):
+    """A stored user as ``get`` reads it."""
+
+    resource: Resource
+    version: int
 
 
 def etag(version: int) -> str:
@@ -140,10 +200,9 @@ def email_rows(user_id: str, data: Resource) -> list[dict[str, Any]]:
 
 def ensure_unique(session: Session, tenant_id: int, user_name: str, own_id: str = "") -> None:
     """userName is unique in a tenant, compared case-insensitively."""
-    clash = session.connection().scalar(
-        _CLASH, {"tenant_id": tenant_id, "user_name": user_name, "own_id": own_id}
-    )
-    if clash is not None:
+    conn = dbapi(session)
+    values = {"tenant_id": tenant_id, "user_name": user_name, "own_id": own_id}
+    if conn.execute(_sql(conn).clash, values).fetchone() is not None:
         raise UniquenessException(detail=f"userName {user_name!r} is already taken.")
 
 
@@ -160,11 +219,17 @@ def create(session: Session, tenant_id: int, data: Resource) -> Resource:
     transaction (a Bulk's other operations still commit).
     """
     row = _new_row(tenant_id, data, write_moment())
-    conn = session.connection()
-    if conn.execute(_INSERT_NEW[conn.dialect.name], row).first() is None:
+    conn = dbapi(session)
+    sql = _sql(conn)
+    if conn.execute(sql.insert, _user_values(sql, row)).fetchone() is None:
         raise UniquenessException(detail=f"userName {data['userName']!r} is taken.")
-    _write_emails(session, email_rows(row["id"], row["resource"]))
+    _insert_emails(conn, sql, email_rows(row["id"], row["resource"]))
     return dict(row["resource"])
+
+
+def _insert_emails(conn: Any, sql: _Sql, rows: list[dict[str, Any]]) -> None:
+    for row in rows:  # one or two: a statement each costs less than executemany's setup
+        conn.execute(sql.insert_email, row)
 
 
 def _new_row(tenant_id: int, data: Resource, moment: datetime) -> dict[str, Any]:
@@ -216,22 +281,23 @@ def insert_created(session: Session, rows: list[dict[str, Any]]) -> None:
 def _with_meta(
     data: Resource, user_id: str, created: datetime, modified: datetime, version: int
 ) -> Resource:
-    meta = {
-        "resourceType": "User",
-        "created": timestamp(created),
-        "lastModified": timestamp(modified),
-        "version": etag(version),
-    }
-    return {"id": user_id, **data, "meta": meta}
+    return {"id": user_id, **data, "meta": _meta(timestamp(created), modified, version)}
 
 
-def get(session: Session, tenant_id: int, user_id: str, lock: bool = False) -> Any:
-    """The row (resource, version, created) of one user, or 404."""
-    query = _ONE_LOCKED if lock else _ONE
-    row = session.connection().execute(query, {"tenant_id": tenant_id, "user_id": user_id}).first()
+def _meta(created: str, modified: datetime, version: int) -> dict[str, Any]:
+    return {"resourceType": "User", "created": created, "lastModified": timestamp(modified),
+            "version": etag(version)}
+
+
+def get(session: Session, tenant_id: int, user_id: str, lock: bool = False) -> Stored:
+    """One user (its resource and version), or 404; ``lock``: for update, on PostgreSQL."""
+    conn = dbapi(session)
+    sql = _sql(conn)
+    values = {"tenant_id": tenant_id, "user_id": user_id}
+    row = conn.execute(sql.one_locked if lock else sql.one, values).fetchone()
     if row is None:
         raise NotFoundException(detail=f"No user has id {user_id!r}.")
-    return row
+    return Stored(orjson.loads(row[0]), row[1])
 
 
 def search(
@@ -283,39 +349,16 @@ def search_json(
 def search_equal(
     session: Session, tenant_id: int, column: str, value: str, start_index: int, count: int
 ) -> tuple[int, list[Resource]]:
-    """``search`` for ``column = value`` (see fastfilter), with statements built once."""
-    page, total = _EQUAL_QUERIES[column]
+    """``search`` for ``column = value`` (see fastfilter): the page query has the total
+    count on each row (only for equality on a unique-ish column, where a page reads at
+    most a few rows); an empty page (or count 0) still needs the total, by count(*)."""
+    conn = dbapi(session)
+    page, total = _sql(conn).equal[column]
     values = {"tenant_id": tenant_id, "value": value, "limit": count, "offset": start_index - 1}
-    return _paged(session, page, total, values, count)
-
-
-def _page_query(condition: ColumnElement[bool]) -> Select[Any]:
-    """The matching resources in ``search``'s order (userName), each with the total count.
-
-    Only for equality on a unique-ish column, where a page reads at most a few rows.
-    """
-    return (select(users.c.resource, func.count().over().label("total"))
-            .where(condition).order_by(users.c.user_name))
-
-
-def _paged(
-    session: Session, page: Select[Any], total: Select[Any], values: dict[str, Any], count: int
-) -> tuple[int, list[Resource]]:
-    """Run a page query; an empty page (or count 0) still needs the total, by count(*)."""
-    rows: Sequence[Any] = session.connection().execute(page, values).all() if count > 0 else []
+    rows = conn.execute(page, values).fetchall() if count > 0 else []
     if rows:
-        return int(rows[0].total), [row.resource for row in rows]
-    return int(session.connection().scalar(total, values) or 0), []
-
-
-def _equal_queries(column: str) -> tuple[Select[Any], Select[Any]]:
-    condition = (users.c.tenant_id == bindparam("tenant_id")) & (
-        users.c[column] == bindparam("value"))
-    page = _page_query(condition).limit(bindparam("limit")).offset(bindparam("offset"))
-    return page, select(func.count()).select_from(users).where(condition)
-
-
-_EQUAL_QUERIES = {column: _equal_queries(column) for column in ("user_name", "external_id")}
+        return int(rows[0][1]), [orjson.loads(row[0]) for row in rows]
+    return int(conn.execute(total, values).fetchone()[0]), []
 
 
 def replace(
@@ -340,7 +383,9 @@ def patch(
     return _save(session, tenant_id, user_id, row, patched)
 
 
-def _save(session: Session, tenant_id: int, user_id: str, row: Any, data: Resource) -> Resource:
+def _save(
+    session: Session, tenant_id: int, user_id: str, row: Stored, data: Resource
+) -> Resource:
     """Write a new state of a user: a new version unless nothing changed."""
     data.pop("meta", None)
     data.pop("id", None)
@@ -351,16 +396,20 @@ def _save(session: Session, tenant_id: int, user_id: str, row: Any, data: Resour
     if columns["user_name"] != row.resource["userName"].lower():  # else it is its own
         ensure_unique(session, tenant_id, columns["user_name"], own_id=user_id)
     moment, version = write_moment(), row.version + 1
-    data = _with_meta(data, user_id, row.created, moment, version)
+    data = {"id": user_id, **data, "meta": _meta(row.resource["meta"]["created"], moment,
+                                                  version)}
+    conn = dbapi(session)
+    sql = _sql(conn)
+    values = {"id": user_id, "last_modified": moment, "version": version, "resource": data,
+              **columns}
     try:
-        session.connection().execute(_SAVE, {"uid": user_id, "last_modified": moment,
-                                             "version": version, "resource": data, **columns})
-    except IntegrityError as exc:  # a concurrent write took the userName meanwhile
+        conn.execute(sql.save, _user_values(sql, values))
+    except sql.integrity as exc:  # a concurrent write took the userName meanwhile
         raise UniquenessException(detail="userName is already taken.") from exc
     mails = email_rows(user_id, data)
     if mails != email_rows(user_id, row.resource):  # the email rows only change with them
-        session.connection().execute(_DROP_EMAILS, {"uid": user_id})
-        _write_emails(session, mails)
+        conn.execute(sql.drop_emails, {"id": user_id})
+        _insert_emails(conn, sql, mails)
     return data
 
 
@@ -368,5 +417,7 @@ def remove(session: Session, tenant_id: int, user_id: str, if_match: str | None 
     """DELETE: the user and its emails are gone; its id answers 404 from now on."""
     row = get(session, tenant_id, user_id, lock=True)
     check_if_match(if_match, row.version)
-    session.connection().execute(_DROP_EMAILS, {"uid": user_id})
-    session.connection().execute(delete(users).where(users.c.id == user_id))
+    conn = dbapi(session)
+    sql = _sql(conn)
+    conn.execute(sql.drop_emails, {"id": user_id})
+    conn.execute(sql.delete, {"id": user_id})
