@@ -130,3 +130,17 @@ def test_a_user_name_taken_since_planning_is_a_uniqueness_error(
     with transaction(sessions) as session:  # the failed batch wrote nothing
         held = session.scalars(select(users_table.c.id).where(users_table.c.tenant_id == alpha))
         assert list(held) == [planned[0]["id"]]
+
+
+def test_a_batch_gets_distinct_random_version_4_ids(sessions: sessionmaker[Session]) -> None:
+    names = [{"schemas": [CORE], "userName": f"many-{index}"} for index in range(2000)]
+    with transaction(sessions) as session:
+        alpha, _ = tenant_ids(session)
+        planned = users.plan_creates(session, alpha, names)
+    ids = [row["id"] for row in planned if isinstance(row, dict)]
+    assert len(set(ids)) == len(names)
+    for text_id in ids:  # what uuid.uuid4() would give: version 4, RFC 4122 variant
+        parsed = uuid.UUID(text_id)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text_id)
+    assert {text_id[14] for text_id in ids} == {"4"}
+    assert {text_id[19] for text_id in ids} == set("89ab")
