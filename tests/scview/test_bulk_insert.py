@@ -144,3 +144,15 @@ def test_a_batch_gets_distinct_random_version_4_ids(sessions: sessionmaker[Sessi
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text_id)
     assert {text_id[14] for text_id in ids} == {"4"}
     assert {text_id[19] for text_id in ids} == set("89ab")
+
+
+def test_a_planned_row_is_the_row_a_single_create_makes(sessions: sessionmaker[Session]) -> None:
+    with transaction(sessions) as session:
+        alpha, _ = tenant_ids(session)
+        planned = users.plan_creates(session, alpha, batch())
+    for data, row in zip(batch(), planned, strict=True):
+        assert isinstance(row, dict)
+        single = users._new_row(alpha, data, row["created"])  # what POST /Users stores
+        single["id"] = single["resource"]["id"] = row["id"]
+        assert row == single
+        assert row["resource"]["meta"] is not planned[0]["resource"]["meta"] or row is planned[0]

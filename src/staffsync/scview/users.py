@@ -171,10 +171,8 @@ def create(session: Session, tenant_id: int, data: Resource) -> Resource:
     return dict(row["resource"])
 
 
-def _new_row(
-    tenant_id: int, data: Resource, moment: datetime, user_id: str | None = None
-) -> dict[str, Any]:
-    created = _with_meta(data, user_id or str(uuid.uuid4()), moment, moment, 1)
+def _new_row(tenant_id: int, data: Resource, moment: datetime) -> dict[str, Any]:
+    created = _with_meta(data, str(uuid.uuid4()), moment, moment, 1)
     return {"id": created["id"], "tenant_id": tenant_id, "created": moment,
             "last_modified": moment, "version": 1, "resource": created, **index_columns(data)}
 
@@ -187,13 +185,16 @@ def plan_creates(
     taken = _taken_names(session, tenant_id, [item["userName"].lower() for item in batch])
     planned: list[dict[str, Any] | SCIMException] = []
     moment = write_moment()
+    meta = _with_meta({}, "", moment, moment, 1)["meta"]  # one for all: they share a time
     for data, user_id in zip(batch, _uuids(len(batch)), strict=True):
-        row = _new_row(tenant_id, data, moment, user_id)
-        if row["user_name"] in taken:
+        columns = index_columns(data)
+        if columns["user_name"] in taken:
             planned.append(UniquenessException(detail=f"userName {data['userName']!r} is taken."))
             continue
-        taken.add(row["user_name"])
-        planned.append(row)
+        taken.add(columns["user_name"])
+        planned.append({"id": user_id, "tenant_id": tenant_id, "created": moment,
+                        "last_modified": moment, "version": 1,
+                        "resource": {"id": user_id, **data, "meta": dict(meta)}, **columns})
     return planned
 
 
