@@ -132,18 +132,22 @@ def test_a_user_name_taken_since_planning_is_a_uniqueness_error(
         assert list(held) == [planned[0]["id"]]
 
 
-def test_a_batch_gets_distinct_random_version_4_ids(sessions: sessionmaker[Session]) -> None:
+def test_a_batch_gets_distinct_time_ordered_ids(sessions: sessionmaker[Session]) -> None:
     names = [{"schemas": [CORE], "userName": f"many-{index}"} for index in range(2000)]
     with transaction(sessions) as session:
         alpha, _ = tenant_ids(session)
-        planned = users.plan_creates(session, alpha, names)
-    ids = [row["id"] for row in planned if isinstance(row, dict)]
+        planned = [row for row in users.plan_creates(session, alpha, names)
+                   if isinstance(row, dict)]
+    ids = [row["id"] for row in planned]
     assert len(set(ids)) == len(names)
-    for text_id in ids:  # what uuid.uuid4() would give: version 4, RFC 4122 variant
+    created = planned[0]["created"]
+    since_epoch = int((created - datetime(1970, 1, 1)).total_seconds() * 1000 + 0.5)
+    for text_id in ids:  # RFC 9562 version 7: Unix milliseconds (meta.created's), random
         parsed = uuid.UUID(text_id)
-        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text_id)
-    assert {text_id[14] for text_id in ids} == {"4"}
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text_id)
+        assert parsed.int >> 80 == since_epoch
     assert {text_id[19] for text_id in ids} == set("89ab")
+    assert len({text_id[15:18] + text_id[20:] for text_id in ids}) == len(ids)  # random parts
 
 
 def test_a_planned_row_is_the_row_a_single_create_makes(sessions: sessionmaker[Session]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -46,6 +46,7 @@ from staffsync.scview.resources import ENTERPRISE_SCHEMA
 from staffsync.scview.tenants import now
 
 Resource = dict[str, Any]
+EPOCH = datetime(1970, 1, 1)  # of Unix time, naive UTC as SCView's times are
 CHUNK = 500  # names per IN (...) query, well under every driver's parameter limit
 
 # The statements of single-user requests, built once: building one costs more than
@@ -186,7 +187,7 @@ def plan_creates(
     planned: list[dict[str, Any] | SCIMException] = []
     moment = write_moment()
     meta = _with_meta({}, "", moment, moment, 1)["meta"]  # one for all: they share a time
-    for data, user_id in zip(batch, _uuids(len(batch)), strict=True):
+    for data, user_id in zip(batch, _uuids(len(batch), moment), strict=True):
         columns = index_columns(data)
         if columns["user_name"] in taken:
             planned.append(UniquenessException(detail=f"userName {data['userName']!r} is taken."))
@@ -198,11 +199,23 @@ def plan_creates(
     return planned
 
 
-def _uuids(count: int) -> list[str]:
-    """``count`` random UUIDs as text, of version 4 as ``uuid.uuid4`` makes them, from
-    one ``os.urandom`` call: 1,000 cost 1.2 ms instead of 3.3 ms."""
+def _uuids(count: int, moment: datetime) -> list[str]:
+    """``count`` new user ids: time-ordered UUIDs (version 7, RFC 9562), 48 bits of Unix
+    time in milliseconds (``moment``'s), then 74 random bits.
+
+    A random (version 4) id puts each new user in a random leaf of the id index and of
+    ``scim_emails``' user_id index: at 200,000 users a Bulk of 1,000 touched about a
+    thousand pages of each, which SQLite wrote to its WAL and then checkpointed, so each
+    Bulk cost more than the one before (insert and commit 148 ms, against 80 ms with these
+    ids, which land together at the end of both indexes). They are still unique and
+    unguessable (74 random bits); the time they carry is the users' meta.created.
+    All come from one ``os.urandom`` call (``uuid.uuid4`` per user cost 3 ms a Bulk).
+    """
     raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes(byte & 0x0F | 0x40 for byte in raw[6::16])  # version 4
+    stamp = ((moment - EPOCH) // timedelta(milliseconds=1)).to_bytes(6, "big")
+    for start in range(0, 16 * count, 16):
+        raw[start : start + 6] = stamp
+    raw[6::16] = bytes(byte & 0x0F | 0x70 for byte in raw[6::16])  # version 7
     raw[8::16] = bytes(byte & 0x3F | 0x80 for byte in raw[8::16])  # the RFC 4122 variant
     hexa = raw.hex()
     return [f"{hexa[i:i + 8]}-{hexa[i + 8:i + 12]}-{hexa[i + 12:i + 16]}-{hexa[i + 16:i + 20]}-"
