@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 from scim2_models import Context
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,6 @@ from staffsync.scview.errors import (
     SCIMException,
     error_body,
 )
-from staffsync.scview.http import published
 from staffsync.scview.patch import parse_patch
 from staffsync.scview.resources import MAX_OPERATIONS, read_user
 
@@ -57,14 +57,23 @@ def run(session: Session, tenant_id: int, body: Any, base: str) -> dict[str, Any
     ids: dict[str, str] = {}
     results: list[dict[str, Any]] = []
     errors = 0
+    refers = _refers(operations)
     for run_ in _runs(operations):
         budget = fail_on_errors - errors if fail_on_errors else 0
-        answers = _many(session, tenant_id, run_, ids, base, budget)
+        answers = _many(session, tenant_id, run_, ids, base, budget, refers)
         results.extend(answers)
         errors += sum(int(answer["status"]) >= 400 for answer in answers)
         if fail_on_errors and errors >= fail_on_errors:
             break
     return {"schemas": [BULK_RESPONSE], "Operations": results}
+
+
+def _refers(operations: list[Any]) -> bool:
+    """Whether any operation's data may hold a "bulkId:<id>" reference. A string that
+    starts with it is written by orjson as ``"bulkId:``, so one pass over the request
+    tells, where walking every user's data cost a tenth of a Bulk of new users."""
+    data = [operation.get("data") for operation in operations if isinstance(operation, dict)]
+    return b'"bulkId:' in orjson.dumps(data)
 
 
 def _is_post(operation: Any) -> bool:
@@ -84,14 +93,15 @@ def _runs(operations: list[Any]) -> list[list[Any]]:
 
 def _many(
     session: Session, tenant_id: int, run_: list[Any], ids: dict[str, str], base: str,
-    budget: int,
+    budget: int, refers: bool,
 ) -> list[dict[str, Any]]:
     """A run of operations: POSTs as one batch (see users.plan_creates), anything else
     one by one. With a ``budget`` (errors left before failOnErrors stops the request),
-    the run ends at the error that exhausts it; nothing after that error is written."""
+    the run ends at the error that exhausts it; nothing after that error is written.
+    Without ``refers`` (see ``_refers``) the POSTs' data is read as it is."""
     if not _is_post(run_[0]):
         return _each(session, tenant_id, run_, ids, base, budget)
-    outcomes = _cut(_planned_posts(session, tenant_id, run_, ids), budget)
+    outcomes = _cut(_planned_posts(session, tenant_id, run_, ids, refers), budget)
     users.insert_created(session, [row for row in outcomes if isinstance(row, dict)])
     return [_answer(op, row if isinstance(row, SCIMException) else row["resource"], ids, base)
             for op, row in zip(run_, outcomes, strict=False)]
@@ -111,7 +121,7 @@ def _each(
 
 
 def _planned_posts(
-    session: Session, tenant_id: int, run_: list[Any], ids: dict[str, str]
+    session: Session, tenant_id: int, run_: list[Any], ids: dict[str, str], refers: bool
 ) -> list[Any]:
     """Per POST of a run, in order: its planned row, or the error that refuses it."""
     outcomes: list[Any] = []
@@ -119,7 +129,8 @@ def _planned_posts(
     for index, operation in enumerate(run_):
         try:
             _target(operation, ids, needs_id=False)
-            readable.append((index, read_user(_resolve(operation.get("data"), ids), CREATE)))
+            data = operation.get("data")
+            readable.append((index, read_user(_resolve(data, ids) if refers else data, CREATE)))
             outcomes.append(None)
         except SCIMException as exc:
             outcomes.append(exc)
@@ -175,7 +186,7 @@ def _success(
 ) -> dict[str, Any]:
     if resource is None:
         return {"status": "204", "location": f"{base}{operation['path']}"}
-    location = published(resource, base)["meta"]["location"]
+    location = f"{base}/Users/{resource['id']}"  # as http.published sets it, without a copy
     status = "201" if method == "POST" else "200"
     return {"status": status, "location": location, "version": resource["meta"]["version"]}
 
