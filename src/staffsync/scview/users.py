@@ -23,6 +23,7 @@ from scim2_models import PatchOp, SCIMException
 from sqlalchemy import (
     ColumnElement,
     Executable,
+    Select,
     bindparam,
     func,
     select,
@@ -401,18 +402,22 @@ def search_json(
     if count <= 0 or start_index > total:
         return total, []
     column = users.c.resource.cast(Text) if shown is None else shown
-    ordered = select(column).where(condition).order_by(users.c.user_name)
+
+    def paged(query: Select[Any]) -> Select[Any]:
+        return (query.where(condition).order_by(users.c.user_name)
+                .limit(count).offset(start_index - 1))
+
     if conn.dialect.name == "sqlite":
         # SQLite's OFFSET skips a row before reading its columns: one query along the
         # index (the sync's listing of 10,027 users: 0.075 s of SQLite, against 0.1 s
         # picking the ids first).
-        return total, list(conn.scalars(ordered.limit(count).offset(start_index - 1)))
-    # PostgreSQL's Limit pulls each skipped row through the scan's projection, so the
-    # page is chosen on ids first and only its own rows are read.
-    ids = (select(users.c.id).where(condition).order_by(users.c.user_name)
-           .limit(count).offset(start_index - 1)).scalar_subquery()
-    return total, list(conn.scalars(select(column).where(users.c.id.in_(ids))
-                                    .order_by(users.c.user_name)))
+        page = paged(select(column))
+    else:
+        # PostgreSQL's Limit pulls each skipped row through the scan's projection, so
+        # the page is chosen on ids first and only its own rows are read.
+        ids = paged(select(users.c.id)).scalar_subquery()
+        page = select(column).where(users.c.id.in_(ids)).order_by(users.c.user_name)
+    return total, list(conn.scalars(page))
 
 
 def search_equal(
