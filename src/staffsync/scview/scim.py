@@ -236,10 +236,14 @@ def unknown_endpoint(request: Request, database: str, rest: str) -> Any:
     raise NotFoundException(detail=f"SCView has no SCIM endpoint /{rest}.")
 
 
+def _endpoint(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """The endpoint of a handler; one with a ``body`` parameter gets the request body."""
+    return blocking(handler, "body" in inspect.signature(handler).parameters)
+
+
 def _route(path: str, handler: Callable[..., Any], method: str) -> Route:
-    """A route under ``PREFIX``; a handler with a ``body`` parameter gets the request body."""
-    reads_body = "body" in inspect.signature(handler).parameters
-    return Route(PREFIX + path, blocking(handler, reads_body), methods=[method])
+    """A route under ``PREFIX``."""
+    return Route(PREFIX + path, _endpoint(handler), methods=[method])
 
 
 ROUTES: list[BaseRoute] = [
@@ -264,12 +268,12 @@ ROUTES: list[BaseRoute] = [
 
 # The /Users routes of ROUTES, by (method, whether the path names a user), for ``serve_hot``
 _HOT = {
-    ("POST", False): blocking(create_user, reads_body=True),
-    ("GET", False): blocking(list_users),
-    ("GET", True): blocking(get_user),
-    ("PUT", True): blocking(replace_user, reads_body=True),
-    ("PATCH", True): blocking(patch_user, reads_body=True),
-    ("DELETE", True): blocking(delete_user),
+    ("POST", False): _endpoint(create_user),
+    ("GET", False): _endpoint(list_users),
+    ("GET", True): _endpoint(get_user),
+    ("PUT", True): _endpoint(replace_user),
+    ("PATCH", True): _endpoint(patch_user),
+    ("DELETE", True): _endpoint(delete_user),
 }
 
 
