@@ -5,16 +5,23 @@ The caller owns the transaction: services take a ``Session`` and never commit.
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import select
+import weakref
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
+import psycopg
+from greenlet import getcurrent
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from staffsync.kit import green
 
 READ_ONLY = "staffsync_read_only"
 DBAPI = "staffsync_dbapi"  # Session.info key: the DBAPI connection a ``Units`` unit holds
@@ -120,65 +127,125 @@ def dbapi(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
+class _Held:
+    """A connection a ``Units`` keeps open, with a ``Session`` bound to it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        driver = conn.connection.driver_connection
+        if isinstance(driver, green.GreenConnection):
+            driver.cooperative = True  # its waits in a request let the loop run
+        self.session = Session(bind=conn, info={DBAPI: driver})
+
+
+def _closed_by_server(held: _Held) -> bool:
+    """Whether PostgreSQL closed an idle connection (as it does on a restart or
+    ``pg_terminate_backend``): it sends a FATAL message and closes the socket, so the
+    socket of an idle connection is readable. One poll, no round trip."""
+    try:
+        fileno = held.session.info[DBAPI].pgconn.socket
+    except psycopg.Error:
+        return True
+    return bool(select.select([fileno], [], [], 0)[0])
+
+
 class Units:
-    """Units of work on a connection held open across requests, for SCView's SCIM routes.
+    """Units of work on connections held open across requests, for SCView's SCIM routes.
 
     A ``Session`` created, begun and committed per request cost about 0.12 ms, a fifth
     of a filtered GET; a transaction begun and committed on the DBAPI connection costs
-    about 10 µs. So each thread (one on SQLite, where routes run inline; one per
-    threadpool thread on PostgreSQL) keeps one pooled connection, and a unit is: begin
-    on its DBAPI connection, the thread's ``Session`` bound to it (services that use
-    the Session share the transaction, see ``_sqlite_begin``; it is closed after a unit
-    that used it), commit or roll back. Reads run without a write lock on SQLite and in
+    about 10 µs. So a unit takes one of the connections this object keeps open (with a
+    ``Session`` bound to it), begins on its DBAPI connection, and commits or rolls back
+    there; services that use the Session share the transaction (see ``_sqlite_begin``),
+    and it is closed after a unit that used it. Each unit in flight has its own
+    connection: one on SQLite, where routes run inline one at a time; on PostgreSQL one
+    per request in flight (``kit.green``), at most ``limit``, beyond which a unit waits
+    for one to be given back. Reads run without a write lock on SQLite and in
     autocommit on PostgreSQL, as ``read_only(..., autocommit=True)`` does.
 
     A held connection is not pinged before each use as the pool's pre-ping would do (a
-    round trip per request). Instead ``run`` runs a request's work once more on a new
-    connection when the one it held turned out to be gone (PostgreSQL restarted) and
-    the work failed before its COMMIT was sent: such a transaction was never committed,
-    so a restarted server still never shows as a failed request.
+    round trip per request). Instead a unit takes no connection that PostgreSQL has
+    closed meanwhile (``_closed_by_server``, one poll), and ``run`` runs a request's
+    work once more on a new connection when the one it held turned out to be gone
+    anyway and the work failed before its COMMIT was sent: such a transaction was never
+    committed, so a restarted server still never shows as a failed request.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, limit: int = 20) -> None:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
-        self.local = threading.local()
-        self.held: list[Connection] = []  # every thread's, for close()
+        self.limit = limit
+        self.held: list[_Held] = []  # every connection open, for close()
+        self.free: list[_Held] = []
+        self.waiting: deque[Any] = deque()  # futures of units waiting for a connection
+        # the greenlets (or threads) whose unit failed on a lost connection before COMMIT
+        self.retry: weakref.WeakSet[Any] = weakref.WeakSet()
 
-    def _session(self) -> Session:
-        """This thread's Session, on its held connection (opened on first use)."""
-        session: Session | None = getattr(self.local, "session", None)
-        if session is None:
-            conn = self.engine.connect()
-            self.held.append(conn)
-            session = Session(bind=conn, info={DBAPI: conn.connection.driver_connection})
-            self.local.session, self.local.conn = session, conn
-        return session
+    def _take(self) -> _Held:
+        while self.free:
+            held = self.free.pop()
+            if self.sqlite or not _closed_by_server(held):
+                return held
+            self._discard(held)
+        if len(self.held) >= self.limit and green.in_request():
+            future = asyncio.get_running_loop().create_future()
+            self.waiting.append(future)
+            try:
+                return green.wait_for(future)
+            except BaseException:  # cancelled: a connection given to it goes to the next
+                if future.done() and not future.cancelled():
+                    self._give_back(future.result())
+                raise
+        held = _Held(self.engine.connect())
+        self.held.append(held)
+        return held
+
+    def _give_back(self, held: _Held) -> None:
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_result(held)
+                return
+        self.free.append(held)
 
     @contextmanager
-    def unit(self, reading: bool = False) -> Iterator[Session]:
+    def unit(self, reading: bool = False, autocommit: bool = False) -> Iterator[Session]:
         """A transaction; a ``reading`` one only reads (see ``read_only``), a writing one
-        takes SQLite's write lock first (``BEGIN IMMEDIATE``)."""
-        session = self._session()
+        takes SQLite's write lock first (``BEGIN IMMEDIATE``).
+
+        ``autocommit``: each write of the unit is one statement (as the single-user
+        writes of ``scview.users`` are), so on PostgreSQL it runs in autocommit, each
+        statement its own transaction, which saves the BEGIN and COMMIT round trips. A
+        write may have committed when its connection is lost, so ``run`` does not run
+        such a unit again.
+        """
+        held = self._take()
+        session = held.session
         driver = session.info[DBAPI]
-        if self.sqlite:
-            driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
-        else:  # psycopg begins a transaction itself before the first statement
-            driver.autocommit = reading
-        self.local.committing = False
+        committing = autocommit and not reading and not self.sqlite
         try:
+            if self.sqlite:
+                driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+            else:  # psycopg begins a transaction itself before the first statement
+                driver.autocommit = reading or autocommit
             yield session
             if session.in_transaction():  # a service used the Session itself
                 session.flush()
-            self.local.committing = True
+            committing = True
             driver.commit()
         except BaseException:
-            if not self._lost(self.local.conn):
+            if self._lost(held.conn):
+                self._discard(held)
+                if not committing:
+                    self.retry.add(getcurrent())
+            else:
                 driver.rollback()
             raise
         finally:
             if session.in_transaction():  # else it holds nothing: reuse it as it is
                 session.close()
+            if held in self.held:
+                self._give_back(held)
 
     def _lost(self, conn: Connection) -> bool:
         """Whether PostgreSQL closed ``conn`` (SQLAlchemy may have invalidated it already)."""
@@ -190,26 +257,25 @@ class Units:
         return bool(driver.broken or driver.closed)
 
     def run(self, work: Callable[[], T]) -> T:
-        """``work()`` (whose units are this thread's), once more if its connection was
-        found gone before it committed (see the class docstring)."""
+        """``work()`` (whose units are this greenlet's or thread's), once more if a
+        connection it used was found gone before it committed (see the class docstring)."""
+        current = getcurrent()
+        self.retry.discard(current)
         try:
             return work()
         except Exception:
-            conn: Connection | None = getattr(self.local, "conn", None)
-            if conn is None or not self._lost(conn):
+            if current not in self.retry:
                 raise
-            self._discard(conn)
-            if self.local.committing:  # it may have committed: the client must be told
-                raise
+            self.retry.discard(current)
         return work()
 
-    def _discard(self, conn: Connection) -> None:
-        self.local.conn = self.local.session = None
-        self.held.remove(conn)
-        conn.invalidate()
-        conn.close()
+    def _discard(self, held: _Held) -> None:
+        self.held.remove(held)
+        held.conn.invalidate()
+        held.conn.close()
 
     def close(self) -> None:
-        for conn in self.held:
-            conn.close()
+        for held in self.held:
+            held.conn.close()
         self.held.clear()
+        self.free.clear()

@@ -9,7 +9,6 @@ tell a wrong End Point from a wrong Database name.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -20,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
 from staffsync.kit.db import Units, is_sqlite, make_engine, session_factory
+from staffsync.kit.green import green_connections
 from staffsync.kit.settings import get_settings
 from staffsync.scview import pages, scim
 from staffsync.scview.errors import InvalidValueException, SCIMException
@@ -40,11 +40,12 @@ class ScviewApp(FastAPI):
 
 def create_app(db_url: str) -> FastAPI:
     engine = make_engine(db_url, **_pool(db_url))
+    if not is_sqlite(db_url):
+        green_connections(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        app.state.executor.shutdown()
         app.state.units.close()
         _hold(app, engine)  # a server may be started again on this app (the tests do)
 
@@ -65,16 +66,15 @@ def create_app(db_url: str) -> FastAPI:
 
 
 def _hold(app: FastAPI, engine: Engine) -> None:
-    app.state.units = Units(engine)  # the SCIM routes' transactions (see kit.db.Units)
-    # PostgreSQL: the threads SCIM routes run in, each holding one pooled connection
-    app.state.executor = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="scview-db")
+    # the SCIM routes' transactions, each on a held connection (see kit.db.Units)
+    app.state.units = Units(engine, limit=POOL_SIZE)
 
 
 def _pool(db_url: str) -> dict[str, int]:
-    """On PostgreSQL, keep up to ``POOL_SIZE`` connections open: each of the SCIM
-    routes' ``POOL_SIZE`` threads holds one (``kit.db.Units``), opened when it first
-    serves a request; the Admin pages take theirs from the overflow, opened and closed
-    per use. SQLite routes run inline and hold one."""
+    """On PostgreSQL, keep up to ``POOL_SIZE`` connections open: the SCIM routes hold
+    up to that many (``kit.db.Units``, one per request in flight), opened as they are
+    first needed; the Admin pages take theirs from the overflow, opened and closed per
+    use. SQLite routes run inline and hold one."""
     if is_sqlite(db_url):
         return {}
     return {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}

@@ -59,7 +59,7 @@ PREFIX = "/{database}/scim/v2"
 
 
 def create_user(request: Request, database: str, body: bytes) -> Any:
-    with tenant_session(request, database) as (session, tenant):
+    with tenant_session(request, database, autocommit=True) as (session, tenant):
         user = read_user(parse_json(body), Context.RESOURCE_CREATION_REQUEST)
         created = users.create(session, tenant, user)
     return resource_response(published(created, base_url(request, database)), 201)
@@ -160,14 +160,14 @@ def _projection(request: Request) -> Any:
 
 
 def replace_user(request: Request, database: str, user_id: str, body: bytes) -> Any:
-    with tenant_session(request, database) as (session, tenant):
+    with tenant_session(request, database, autocommit=True) as (session, tenant):
         user = read_user(parse_json(body), Context.RESOURCE_REPLACEMENT_REQUEST)
         saved = users.replace(session, tenant, user_id, user, request.headers.get("if-match"))
     return resource_response(published(saved, base_url(request, database)))
 
 
 def patch_user(request: Request, database: str, user_id: str, body: bytes) -> Any:
-    with tenant_session(request, database) as (session, tenant):
+    with tenant_session(request, database, autocommit=True) as (session, tenant):
         patch_op, params = parse_patch(parse_json(body)), _projection(request)
         saved = users.patch(session, tenant, user_id, patch_op, request.headers.get("if-match"))
     resource = published(saved, base_url(request, database))

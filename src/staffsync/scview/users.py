@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -92,13 +93,25 @@ class _Sql:
             " ON CONFLICT (tenant_id, user_name) DO NOTHING RETURNING id")
         self.save = self._param(
             f"UPDATE scim_users SET {', '.join(f'{name} = :{name}' for name in _SAVED)}"
-            " WHERE id = :id")
+            " WHERE id = :id AND version = :read_version")
         self.insert_email = self._param(
             'INSERT INTO scim_emails (user_id, value, type, "primary")'
             " VALUES (:user_id, :value, :type, :primary)")
         self.drop_emails = self._param("DELETE FROM scim_emails WHERE user_id = :id")
         self.delete = self._param("DELETE FROM scim_users WHERE id = :id")
-        self.equal = {column: self._equal(column) for column in ("user_name", "external_id")}
+        self.equal = {"external_id": self._equal("external_id")}
+        # userName is unique in a tenant: the page is the one row, or none
+        self.by_name = self._param(
+            "SELECT CAST(resource AS TEXT) FROM scim_users"
+            " WHERE tenant_id = :tenant_id AND user_name = :value")
+        if not self.sqlite:  # one statement each, with the user's e-mail rows
+            self.insert_with_emails = self._param(
+                f"WITH written AS ({self.insert[:-len(' RETURNING id')]} RETURNING id)"
+                f"{_ADD_EMAILS} SELECT id FROM written")
+            self.save_with_emails = self._param(
+                f"WITH written AS ({self.save} RETURNING id),"
+                " gone AS (DELETE FROM scim_emails WHERE user_id IN (SELECT id FROM written))"
+                f"{_ADD_EMAILS} SELECT count(*) FROM written")
 
     def _equal(self, column: str) -> tuple[str, str]:
         """(page, count) of ``search_equal``: the page has the total count on each row."""
@@ -120,6 +133,13 @@ class _Sql:
 
 
 _SAVED = tuple(name for name in USER_COLUMNS if name not in ("id", "tenant_id", "created"))
+# PostgreSQL: the e-mail rows of the user ``written`` (a CTE), from three parallel arrays
+_ADD_EMAILS = (
+    ', added AS (INSERT INTO scim_emails (user_id, value, type, "primary")'
+    " SELECT written.id, mail.value, mail.type, mail.is_primary FROM written"
+    " CROSS JOIN unnest(CAST(:mail_values AS VARCHAR[]), CAST(:mail_types AS VARCHAR[]),"
+    " CAST(:mail_primaries AS BOOLEAN[])) AS mail(value, type, is_primary))"
+)
 _SQLITE = _Sql("sqlite", sqlite3.IntegrityError)
 _POSTGRESQL = _Sql("postgresql", psycopg.IntegrityError)
 
@@ -215,20 +235,37 @@ def create(session: Session, tenant_id: int, data: Resource) -> Resource:
 
     One insert that skips a taken userName (ON CONFLICT DO NOTHING) tells a clash by
     returning no id: no query before it, and no failed statement to abort the
-    transaction (a Bulk's other operations still commit).
+    transaction (a Bulk's other operations still commit). On PostgreSQL the user and its
+    e-mail rows are one statement, so a unit of it alone needs no transaction of its own
+    (``kit.db.Units``, autocommit).
     """
     row = _new_row(tenant_id, data, write_moment())
     conn = dbapi(session)
     sql = _sql(conn)
-    if conn.execute(sql.insert, _user_values(sql, row)).fetchone() is None:
+    mails = email_rows(row["id"], row["resource"])
+    values = _user_values(sql, row)
+    if sql.sqlite:
+        created = conn.execute(sql.insert, values).fetchone()
+        if created is not None:
+            _insert_emails(conn, sql, mails)
+    else:
+        created = conn.execute(sql.insert_with_emails, {**values, **_mail_arrays(mails)})
+        created = created.fetchone()
+    if created is None:
         raise UniquenessException(detail=f"userName {data['userName']!r} is taken.")
-    _insert_emails(conn, sql, email_rows(row["id"], row["resource"]))
     return dict(row["resource"])
 
 
 def _insert_emails(conn: Any, sql: _Sql, rows: list[dict[str, Any]]) -> None:
     for row in rows:  # one or two: a statement each costs less than executemany's setup
         conn.execute(sql.insert_email, row)
+
+
+def _mail_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The parameters of ``_ADD_EMAILS``: the e-mail rows' columns as three arrays."""
+    return {"mail_values": [row["value"] for row in rows],
+            "mail_types": [row["type"] for row in rows],
+            "mail_primaries": [row["primary"] for row in rows]}
 
 
 def _new_row(tenant_id: int, data: Resource, moment: datetime) -> dict[str, Any]:
@@ -423,13 +460,20 @@ def search_json(
 def search_equal(
     session: Session, tenant_id: int, column: str, value: str, start_index: int, count: int
 ) -> tuple[int, list[Resource]]:
-    """``search`` for ``column = value`` (see fastfilter): the page query has the total
-    count on each row (only for equality on a unique-ish column, where a page reads at
-    most a few rows); an empty page (or count 0) still needs the total, by count(*)."""
+    """``search`` for ``column = value`` (see fastfilter). userName is unique in a tenant,
+    so its match is one row or none, read by the plainest query (PostgreSQL planned the
+    paged one again on every request: half its cost). For externalId the page query has
+    the total count on each row (a page reads at most a few rows); an empty page (or
+    count 0) still needs the total, by count(*)."""
     conn = dbapi(session)
-    page, total = _sql(conn).equal[column]
+    sql = _sql(conn)
+    if column == "user_name":
+        found = conn.execute(sql.by_name, {"tenant_id": tenant_id, "value": value}).fetchall()
+        page = found[start_index - 1 : start_index - 1 + count]
+        return len(found), [orjson.loads(row[0]) for row in page]
+    page_sql, total = sql.equal[column]
     values = {"tenant_id": tenant_id, "value": value, "limit": count, "offset": start_index - 1}
-    rows = conn.execute(page, values).fetchall() if count > 0 else []
+    rows = conn.execute(page_sql, values).fetchall() if count > 0 else []
     if rows:
         return int(rows[0][1]), [orjson.loads(row[0]) for row in rows]
     return int(conn.execute(total, values).fetchone()[0]), []
@@ -439,9 +483,7 @@ def replace(
     session: Session, tenant_id: int, user_id: str, data: Resource, if_match: str | None = None
 ) -> Resource:
     """PUT: the stored user becomes ``data`` (stored form); id and meta.created are kept."""
-    row = get(session, tenant_id, user_id, lock=True)
-    check_if_match(if_match, row.version)
-    return _save(session, tenant_id, user_id, row, dict(data))
+    return _rewrite(session, tenant_id, user_id, if_match, lambda _stored: dict(data))
 
 
 def patch(
@@ -449,18 +491,37 @@ def patch(
     if_match: str | None = None,
 ) -> Resource:
     """PATCH (RFC 7644 §3.5.2) applied by scim2-models to the stored user."""
-    row = get(session, tenant_id, user_id, lock=True)
-    check_if_match(if_match, row.version)
-    patched = apply_patch(row.resource, patch_op)
-    if patched is None:
-        return dict(row.resource)
-    return _save(session, tenant_id, user_id, row, patched)
+    return _rewrite(session, tenant_id, user_id, if_match,
+                    lambda stored: apply_patch(stored, patch_op))
+
+
+def _rewrite(
+    session: Session, tenant_id: int, user_id: str, if_match: str | None,
+    change: Callable[[Resource], Resource | None],
+) -> Resource:
+    """Read the user, ``change`` it (None: no change), and write it back if it is still at
+    the version read; if another write came in between, read it again.
+
+    Optimistic, so that each write is one statement: no row lock held from the read to
+    the write, and a unit of it alone needs no transaction (``kit.db.Units``,
+    autocommit). ``If-Match`` is checked against each version read.
+    """
+    while True:
+        row = get(session, tenant_id, user_id)
+        check_if_match(if_match, row.version)
+        changed = change(row.resource)
+        if changed is None:
+            return dict(row.resource)
+        saved = _save(session, tenant_id, user_id, row, changed)
+        if saved is not None:
+            return saved
 
 
 def _save(
     session: Session, tenant_id: int, user_id: str, row: Stored, data: Resource
-) -> Resource:
-    """Write a new state of a user: a new version unless nothing changed."""
+) -> Resource | None:
+    """Write a new state of a user: a new version unless nothing changed; None if the
+    user is no longer at the version ``row`` read."""
     data.pop("meta", None)
     data.pop("id", None)
     current = {k: v for k, v in row.resource.items() if k not in ("id", "meta")}
@@ -474,14 +535,22 @@ def _save(
                                                   version)}
     conn = dbapi(session)
     sql = _sql(conn)
-    values = {"id": user_id, "last_modified": moment, "version": version, "resource": data,
-              **columns}
+    values = _user_values(sql, {"id": user_id, "last_modified": moment, "version": version,
+                                "resource": data, **columns})
+    values["read_version"] = row.version
+    mails = email_rows(user_id, data)
+    new_mails = mails != email_rows(user_id, row.resource)  # they change only with emails
     try:
-        conn.execute(sql.save, _user_values(sql, values))
+        if sql.sqlite or not new_mails:
+            written = conn.execute(sql.save, values).rowcount
+        else:
+            written = conn.execute(sql.save_with_emails,
+                                   {**values, **_mail_arrays(mails)}).fetchone()[0]
     except sql.integrity as exc:  # a concurrent write took the userName meanwhile
         raise UniquenessException(detail="userName is already taken.") from exc
-    mails = email_rows(user_id, data)
-    if mails != email_rows(user_id, row.resource):  # the email rows only change with them
+    if not written:
+        return None
+    if sql.sqlite and new_mails:
         conn.execute(sql.drop_emails, {"id": user_id})
         _insert_emails(conn, sql, mails)
     return data

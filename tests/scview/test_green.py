@@ -1,0 +1,134 @@
+"""SCView's PostgreSQL requests run in greenlets on the event loop (``kit.green``).
+
+A request's database waits let the loop serve other requests; each unit in flight has
+its own held connection, at most ``Units.limit``; new connections are set up blocking, so
+that requests arriving together at a new server never wait on each other for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from staffsync.kit.db import Units, dbapi, make_engine, session_factory, transaction
+from staffsync.kit.green import green_connections, spawn
+from staffsync.kit.migrate import upgrade
+from staffsync.kit.server import ServerThread
+from staffsync.scview.app import create_app
+from staffsync.scview.tenants import create_tenant
+from tests.databases import fresh_database
+
+NAP = 0.3  # seconds each unit waits on PostgreSQL
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[str]:
+    with fresh_database("postgresql", tmp_path, "green") as url:
+        upgrade(url, "scview")
+        yield url
+
+
+@pytest.fixture
+def units(database: str) -> Iterator[Units]:
+    engine = make_engine(database)
+    green_connections(engine)
+    held = Units(engine, limit=2)
+    yield held
+    held.close()
+    engine.dispose()
+
+
+def napping_unit(units: Units) -> int:
+    with units.unit(reading=True) as session:
+        conn = dbapi(session)
+        conn.execute("SELECT pg_sleep(%s)", (NAP,))
+        return int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+
+async def ticking(units: Units, count: int) -> tuple[list[int], int, float]:
+    """Backend pids of ``count`` napping units run together, the ticks of a coroutine
+    that ran meanwhile, and the seconds it all took."""
+    ticks = 0
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    started = time.monotonic()
+    pids = await asyncio.gather(*(spawn(lambda: napping_unit(units)) for _ in range(count)))
+    took = time.monotonic() - started
+    done.set()
+    await ticker
+    return list(pids), ticks, took
+
+
+def run_loop(units: Units, count: int) -> tuple[list[int], int, float]:
+    """``ticking`` on a new loop in its own thread (the browser tests' loop may be
+    running in this one)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, ticking(units, count)).result()
+
+
+def test_units_in_flight_wait_on_postgresql_together_and_the_loop_runs(units: Units) -> None:
+    pids, ticks, took = run_loop(units, 2)
+    assert len(set(pids)) == 2  # a connection each
+    assert took < 1.6 * NAP  # the naps overlapped (one after the other: 2 * NAP)
+    assert ticks >= 10  # the loop ran other work while they waited
+
+
+def test_units_beyond_the_limit_wait_for_a_connection(units: Units) -> None:
+    pids, _ticks, took = run_loop(units, 5)
+    assert len(set(pids)) == 2 and len(units.held) == 2
+    assert 2.5 * NAP < took < 4 * NAP  # three rounds of two
+
+
+def test_a_new_server_answers_requests_arriving_together(database: str) -> None:
+    """Its connections are set up while other requests are in flight (SQLAlchemy sets
+    the first one up under a lock: a cooperative wait there blocked the server)."""
+    engine = make_engine(database)
+    with transaction(session_factory(engine)) as session:
+        token = create_tenant(session, "alpha")
+    engine.dispose()
+    app = create_app(database)
+    with ServerThread(app) as server, httpx.Client(
+        base_url=f"{server.url}/alpha/scim/v2", headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ) as client, ThreadPoolExecutor(8) as pool:
+        def lookup(index: int) -> int:
+            params = {"filter": f'userName eq "nobody-{index}"'}
+            return client.get("/Users", params=params).status_code
+
+        assert list(pool.map(lookup, range(8))) == [200] * 8
+    app.state.engine.dispose()
+
+
+def test_a_cancelled_request_leaves_its_connection_usable(database: str) -> None:
+    """Cancelled mid-query, the unit finishes the query's exchange before it stops, so
+    the next unit on the same (only) connection works."""
+    engine = make_engine(database)
+    green_connections(engine)
+    units = Units(engine, limit=1)
+
+    async def cancel_then_reuse() -> int:
+        napping = asyncio.ensure_future(spawn(lambda: napping_unit(units)))
+        await asyncio.sleep(NAP / 3)
+        napping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await napping
+        return await spawn(lambda: napping_unit(units))
+
+    with ThreadPoolExecutor(1) as thread:
+        pid = thread.submit(asyncio.run, cancel_then_reuse()).result()
+    assert len(units.held) == 1 and pid > 0
+    units.close()
+    engine.dispose()
