@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
-from staffsync.kit.db import dbapi
+from staffsync.kit.db import cursor
 from staffsync.scview.errors import (
     NotFoundException,
     PreconditionFailedException,
@@ -144,8 +144,8 @@ _SQLITE = _Sql("sqlite", sqlite3.IntegrityError)
 _POSTGRESQL = _Sql("postgresql", psycopg.IntegrityError)
 
 
-def _sql(conn: Any) -> _Sql:
-    return _SQLITE if isinstance(conn, sqlite3.Connection) else _POSTGRESQL
+def _sql(cur: Any) -> _Sql:
+    return _SQLITE if isinstance(cur, sqlite3.Cursor) else _POSTGRESQL
 
 
 def _user_values(sql: _Sql, row: dict[str, Any]) -> dict[str, Any]:
@@ -224,9 +224,9 @@ def email_rows(user_id: str, data: Resource) -> list[dict[str, Any]]:
 
 def ensure_unique(session: Session, tenant_id: int, user_name: str, own_id: str = "") -> None:
     """userName is unique in a tenant, compared case-insensitively."""
-    conn = dbapi(session)
+    cur = cursor(session)
     values = {"tenant_id": tenant_id, "user_name": user_name, "own_id": own_id}
-    if conn.execute(_sql(conn).clash, values).fetchone() is not None:
+    if cur.execute(_sql(cur).clash, values).fetchone() is not None:
         raise UniquenessException(detail=f"userName {user_name!r} is already taken.")
 
 
@@ -240,25 +240,25 @@ def create(session: Session, tenant_id: int, data: Resource) -> Resource:
     (``kit.db.Units``, autocommit).
     """
     row = _new_row(tenant_id, data, write_moment())
-    conn = dbapi(session)
-    sql = _sql(conn)
+    cur = cursor(session)
+    sql = _sql(cur)
     mails = email_rows(row["id"], row["resource"])
     values = _user_values(sql, row)
     if sql.sqlite:
-        created = conn.execute(sql.insert, values).fetchone()
+        created = cur.execute(sql.insert, values).fetchone()
         if created is not None:
-            _insert_emails(conn, sql, mails)
+            _insert_emails(cur, sql, mails)
     else:
-        created = conn.execute(sql.insert_with_emails, {**values, **_mail_arrays(mails)})
+        created = cur.execute(sql.insert_with_emails, {**values, **_mail_arrays(mails)})
         created = created.fetchone()
     if created is None:
         raise UniquenessException(detail=f"userName {data['userName']!r} is taken.")
     return dict(row["resource"])
 
 
-def _insert_emails(conn: Any, sql: _Sql, rows: list[dict[str, Any]]) -> None:
+def _insert_emails(cur: Any, sql: _Sql, rows: list[dict[str, Any]]) -> None:
     for row in rows:  # one or two: a statement each costs less than executemany's setup
-        conn.execute(sql.insert_email, row)
+        cur.execute(sql.insert_email, row)
 
 
 def _mail_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -398,10 +398,10 @@ def _meta(created: str, modified: datetime, version: int) -> dict[str, Any]:
 
 def get(session: Session, tenant_id: int, user_id: str, lock: bool = False) -> Stored:
     """One user (its resource and version), or 404; ``lock``: for update, on PostgreSQL."""
-    conn = dbapi(session)
-    sql = _sql(conn)
+    cur = cursor(session)
+    sql = _sql(cur)
     values = {"tenant_id": tenant_id, "user_id": user_id}
-    row = conn.execute(sql.one_locked if lock else sql.one, values).fetchone()
+    row = cur.execute(sql.one_locked if lock else sql.one, values).fetchone()
     if row is None:
         raise NotFoundException(detail=f"No user has id {user_id!r}.")
     return Stored(orjson.loads(row[0]), row[1])
@@ -465,18 +465,18 @@ def search_equal(
     paged one again on every request: half its cost). For externalId the page query has
     the total count on each row (a page reads at most a few rows); an empty page (or
     count 0) still needs the total, by count(*)."""
-    conn = dbapi(session)
-    sql = _sql(conn)
+    cur = cursor(session)
+    sql = _sql(cur)
     if column == "user_name":
-        found = conn.execute(sql.by_name, {"tenant_id": tenant_id, "value": value}).fetchall()
+        found = cur.execute(sql.by_name, {"tenant_id": tenant_id, "value": value}).fetchall()
         page = found[start_index - 1 : start_index - 1 + count]
         return len(found), [orjson.loads(row[0]) for row in page]
     page_sql, total = sql.equal[column]
     values = {"tenant_id": tenant_id, "value": value, "limit": count, "offset": start_index - 1}
-    rows = conn.execute(page_sql, values).fetchall() if count > 0 else []
+    rows = cur.execute(page_sql, values).fetchall() if count > 0 else []
     if rows:
         return int(rows[0][1]), [orjson.loads(row[0]) for row in rows]
-    return int(conn.execute(total, values).fetchone()[0]), []
+    return int(cur.execute(total, values).fetchone()[0]), []
 
 
 def replace(
@@ -533,8 +533,8 @@ def _save(
     moment, version = write_moment(), row.version + 1
     data = {"id": user_id, **data, "meta": _meta(row.resource["meta"]["created"], moment,
                                                   version)}
-    conn = dbapi(session)
-    sql = _sql(conn)
+    cur = cursor(session)
+    sql = _sql(cur)
     values = _user_values(sql, {"id": user_id, "last_modified": moment, "version": version,
                                 "resource": data, **columns})
     values["read_version"] = row.version
@@ -542,17 +542,17 @@ def _save(
     new_mails = mails != email_rows(user_id, row.resource)  # they change only with emails
     try:
         if sql.sqlite or not new_mails:
-            written = conn.execute(sql.save, values).rowcount
+            written = cur.execute(sql.save, values).rowcount
         else:
-            written = conn.execute(sql.save_with_emails,
+            written = cur.execute(sql.save_with_emails,
                                    {**values, **_mail_arrays(mails)}).fetchone()[0]
     except sql.integrity as exc:  # a concurrent write took the userName meanwhile
         raise UniquenessException(detail="userName is already taken.") from exc
     if not written:
         return None
     if sql.sqlite and new_mails:
-        conn.execute(sql.drop_emails, {"id": user_id})
-        _insert_emails(conn, sql, mails)
+        cur.execute(sql.drop_emails, {"id": user_id})
+        _insert_emails(cur, sql, mails)
     return data
 
 
@@ -560,7 +560,7 @@ def remove(session: Session, tenant_id: int, user_id: str, if_match: str | None 
     """DELETE: the user and its emails are gone; its id answers 404 from now on."""
     row = get(session, tenant_id, user_id, lock=True)
     check_if_match(if_match, row.version)
-    conn = dbapi(session)
-    sql = _sql(conn)
-    conn.execute(sql.drop_emails, {"id": user_id})
-    conn.execute(sql.delete, {"id": user_id})
+    cur = cursor(session)
+    sql = _sql(cur)
+    cur.execute(sql.drop_emails, {"id": user_id})
+    cur.execute(sql.delete, {"id": user_id})
