@@ -1,6 +1,6 @@
 """What one SCIM request's statements cost on PostgreSQL, in the shapes SCView could send.
 
-    python bench/driver_costs.py [--runs 3000]
+    python -m bench.driver_costs [--runs 3000]
 
 On a fresh database with SCView's schema and 1,000 users of one tenant, one psycopg
 connection runs each shape ``--runs`` times; the table gives, per request, the wall time,
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -32,8 +31,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scim_throughput import scview_database  # noqa: E402
+from bench.scim_throughput import scview_database
 
 USERS = 1000
 RESOURCE = ('{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",'

@@ -5,7 +5,9 @@ requests are SQL on the session's DBAPI connection (``_Sql``); the others are SQ
 Core on the session's connection (the ORM's per-statement work would cost about a third
 of a filtered GET). A user's ``meta.version`` is a counter ``n`` published as the weak
 ETag ``W/"n"``; it grows by one on every change, and a write whose ``If-Match`` names
-another version fails with 412.
+another version fails with 412. Each single-user write is one statement, written only if
+the user is still at the version read (``_rewrite``), so that a request of one may run
+in autocommit on PostgreSQL (``kit.db.Units``).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class _Sql:
             " ON CONFLICT (tenant_id, user_name) DO NOTHING RETURNING id")
         self.save = self._param(
             f"UPDATE scim_users SET {', '.join(f'{name} = :{name}' for name in _SAVED)}"
-            " WHERE id = :id AND version = :read_version")
+            " WHERE tenant_id = :tenant_id AND id = :id AND version = :read_version")
         self.insert_email = self._param(
             'INSERT INTO scim_emails (user_id, value, type, "primary")'
             " VALUES (:user_id, :value, :type, :primary)")
@@ -537,7 +539,7 @@ def _save(
     sql = _sql(cur)
     values = _user_values(sql, {"id": user_id, "last_modified": moment, "version": version,
                                 "resource": data, **columns})
-    values["read_version"] = row.version
+    values.update(tenant_id=tenant_id, read_version=row.version)
     mails = email_rows(user_id, data)
     new_mails = mails != email_rows(user_id, row.resource)  # they change only with emails
     try:
