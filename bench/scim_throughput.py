@@ -197,7 +197,9 @@ def seed(target: Target, count: int, folder: Path) -> None:
 
 
 def run_wrk(target: Target, script: str, args: argparse.Namespace) -> dict[str, float]:
-    """One wrk run; its figures as parsed from the line bench/wrk/common.lua prints."""
+    """One wrk run; its figures as parsed from the line bench/wrk/common.lua prints, with
+    the CPU seconds the server's processes (and, for SCView on PostgreSQL, PostgreSQL's)
+    spent during it."""
     bulk = script == "bulk.lua"
     connections = args.bulk_connections if bulk else args.connections
     duration = args.bulk_duration if bulk else args.duration
@@ -206,12 +208,61 @@ def run_wrk(target: Target, script: str, args: argparse.Namespace) -> dict[str, 
     command += [f"-H{name}: {value}" for name, value in target.headers.items()]
     prefix = f"r{uuid.uuid4().hex[:10]}"
     command += [target.base, "--", prefix, str(target.users_file)]
+    postgres = args.backend == "postgresql" and target.label.startswith("SCView")
+    server, database = process_tree(target.process.pid), named("postgres") if postgres else []
+    before = cpu_seconds(server), cpu_seconds(database)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     line = next(ln for ln in output.splitlines() if ln.startswith("WRKJSON "))
     figures = json.loads(line.removeprefix("WRKJSON "))
     if figures["non2xx"] or figures["socket_errors"]:
         sys.exit(f"{target.label} {script}: errors in the run:\n{output}")
+    figures["server_cpu_s"] = cpu_seconds(server) - before[0]
+    if postgres:
+        figures["postgres_cpu_s"] = cpu_seconds(named("postgres")) - before[1]
     return figures
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds of the processes ``pids`` (those still running)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[str, int]]:
+    """Every process: its command name and parent pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name, rest = stat[stat.index("(") + 1 :].rsplit(")", 1)
+            found[int(entry.name)] = (name, int(rest.split()[1]))
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (SCView's worker processes)."""
+    children: dict[int, list[int]] = {}
+    for child, (_name, parent) in _processes().items():
+        children.setdefault(parent, []).append(child)
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(current := todo.pop())
+        todo += children.get(current, [])
+    return tree
+
+
+def named(command: str) -> list[int]:
+    """The processes whose command name is ``command`` (PostgreSQL's, on this machine)."""
+    return [pid for pid, (name, _parent) in _processes().items() if name == command]
 
 
 def check_bulk(target: Target) -> None:
@@ -248,22 +299,35 @@ def median_figures(runs: list[dict[str, float]], per_request: int) -> tuple[floa
             statistics.median(run["p99_us"] for run in runs) / 1e3)
 
 
+def cpu_per_operation(runs: list[dict[str, float]], per_request: int, key: str) -> str:
+    """The median over the runs of ``key``'s CPU µs per operation, or "" if not measured."""
+    if any(key not in run for run in runs):
+        return ""
+    per_operation = [run[key] * 1e6 / (run["requests"] * per_request) for run in runs]
+    return f"{statistics.median(per_operation):,.0f}"
+
+
 def table(targets: list[Target]) -> str:
     """The Markdown table; the target column says whether SCView reaches its ratio
-    (at least 3x scim2-server on single requests, 10x on Bulk)."""
+    (at least 3x scim2-server on single requests, 10x on Bulk); the last two, the CPU
+    time per operation of the server's processes and of PostgreSQL's."""
     reference = targets[0]
-    lines = ["| operation | server | ops/s | p50 ms | p99 ms | vs scim2-server | target |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    lines = ["| operation | server | ops/s | p50 ms | p99 ms | vs scim2-server | target "
+             "| server CPU µs/op | PostgreSQL CPU µs/op |",
+             "|---|---|---:|---:|---:|---:|---|---:|---:|"]
     for label, _, per_request in [op for op in OPERATIONS if op[0] in reference.results]:
         base_rate = median_figures(reference.results[label], per_request)[0]
         wanted = 10 if per_request > 1 else 3
         for target in targets:
-            rate, p50, p99 = median_figures(target.results[label], per_request)
+            runs = target.results[label]
+            rate, p50, p99 = median_figures(runs, per_request)
             ratio = rate / base_rate if base_rate else 0.0
             verdict = "" if target is reference else (
                 f"≥{wanted}x: {'met' if ratio >= wanted else 'missed'}")
+            cpu = [cpu_per_operation(runs, per_request, key)
+                   for key in ("server_cpu_s", "postgres_cpu_s")]
             lines.append(f"| {label} | {target.label} | {rate:,.0f} | {p50:.1f} | {p99:.1f} "
-                         f"| {ratio:.1f}x | {verdict} |")
+                         f"| {ratio:.1f}x | {verdict} | {cpu[0]} | {cpu[1]} |")
     return "\n".join(lines)
 
 
