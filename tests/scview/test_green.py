@@ -8,6 +8,7 @@ that requests arriving together at a new server never wait on each other for goo
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -132,3 +133,14 @@ def test_a_cancelled_request_leaves_its_connection_usable(database: str) -> None
     assert len(units.held) == 1 and pid > 0
     units.close()
     engine.dispose()
+
+
+def test_a_spawned_unit_sees_the_context_variables_of_its_task() -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+    async def in_a_task() -> str:
+        request_id.set("r-42")
+        return await spawn(lambda: request_id.get("unset"))
+
+    with ThreadPoolExecutor(1) as thread:
+        assert thread.submit(asyncio.run, in_a_task()).result() == "r-42"

@@ -78,3 +78,46 @@ def _own_time_selects_the_user(alpha: httpx.Client, user: dict[str, Any]) -> Non
     assert user["id"] in found_ids(alpha, f'meta.lastModified ge "{own}"')
     assert user["id"] not in found_ids(alpha, f'meta.lastModified gt "{own}"')
     assert user["id"] not in found_ids(alpha, f'meta.lastModified ne "{own}"')
+
+
+def test_a_put_that_changes_nothing_keeps_the_version(alpha: httpx.Client) -> None:
+    created = create_user(alpha)
+    body = {k: v for k, v in created.items() if k not in ("id", "meta")}
+    again = alpha.put(f"/Users/{created['id']}", json=body)
+    assert again.status_code == 200
+    assert again.json()["meta"] == created["meta"]
+
+
+def test_a_put_answers_what_get_then_returns_with_id_and_created_kept(
+    alpha: httpx.Client,
+) -> None:
+    created = create_user(alpha)
+    body = user_body(created["userName"], title="Principal", phoneNumbers=[])
+    put = alpha.put(f"/Users/{created['id']}", json=body)
+    assert put.status_code == 200 and put.headers["etag"] == 'W/"2"'
+    got = alpha.get(f"/Users/{created['id']}")
+    assert got.json() == put.json()
+    assert got.json()["id"] == created["id"]
+    assert got.json()["meta"]["created"] == created["meta"]["created"]
+    assert got.json()["title"] == "Principal" and "phoneNumbers" not in got.json()
+
+
+def test_a_put_to_a_taken_user_name_is_409_and_writes_nothing(alpha: httpx.Client) -> None:
+    taken, user = create_user(alpha), create_user(alpha)
+    response = alpha.put(f"/Users/{user['id']}", json=user_body(taken["userName"].upper()))
+    assert response.status_code == 409 and response.json()["scimType"] == "uniqueness"
+    assert alpha.get(f"/Users/{user['id']}").json() == user
+
+
+def test_a_put_that_changes_the_email_moves_the_email_filter(alpha: httpx.Client) -> None:
+    user = create_user(alpha)
+    old, new = user["emails"][0]["value"], f"moved-{user['userName']}@example.org"
+    body = user_body(user["userName"], emails=[{"value": new, "type": "work"}])
+    assert alpha.put(f"/Users/{user['id']}", json=body).status_code == 200
+    assert found_ids(alpha, f'emails.value eq "{old}"') == set()
+    assert found_ids(alpha, f'emails.value eq "{new}"') == {user["id"]}
+
+
+def test_a_put_to_an_unknown_id_is_404(alpha: httpx.Client) -> None:
+    response = alpha.put("/Users/00000000-0000-0000-0000-000000000000", json=user_body())
+    assert response.status_code == 404

@@ -18,6 +18,7 @@ statement.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import select
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -38,8 +39,10 @@ class _Request(greenlet):
 
 async def spawn(work: Callable[[], T]) -> T:
     """``work()`` run in a new greenlet on this loop; each time it waits (``wait_for``),
-    this coroutine awaits for it."""
+    this coroutine awaits for it. It sees this task's context variables (a new greenlet
+    would start with none)."""
     child = _Request(work)
+    child.gr_context = contextvars.copy_context()
     result: Any = child.switch()
     while not child.dead:
         try:

@@ -109,11 +109,12 @@ class _Sql:
         if not self.sqlite:  # one statement each, with the user's e-mail rows
             self.insert_with_emails = self._param(
                 f"WITH written AS ({self.insert[:-len(' RETURNING id')]} RETURNING id)"
-                f"{_ADD_EMAILS} SELECT id FROM written")
+                f"{_add_emails()} SELECT id FROM written")
             self.save_with_emails = self._param(
                 f"WITH written AS ({self.save} RETURNING id),"
                 " gone AS (DELETE FROM scim_emails WHERE user_id IN (SELECT id FROM written))"
-                f"{_ADD_EMAILS} SELECT count(*) FROM written")
+                f"{_add_emails()} SELECT count(*) FROM written")
+            self.replace_in_one = self._param(_REPLACE_IN_ONE)
 
     def _equal(self, column: str) -> tuple[str, str]:
         """(page, count) of ``search_equal``: the page has the total count on each row."""
@@ -135,15 +136,40 @@ class _Sql:
 
 
 _SAVED = tuple(name for name in USER_COLUMNS if name not in ("id", "tenant_id", "created"))
-# PostgreSQL: the e-mail rows of the user ``written`` (a CTE), from three parallel arrays
-_ADD_EMAILS = (
-    ', added AS (INSERT INTO scim_emails (user_id, value, type, "primary")'
-    " SELECT written.id, mail.value, mail.type, mail.is_primary FROM written"
-    " CROSS JOIN unnest(CAST(:mail_values AS VARCHAR[]), CAST(:mail_types AS VARCHAR[]),"
-    " CAST(:mail_primaries AS BOOLEAN[])) AS mail(value, type, is_primary))"
+
+
+def _add_emails(where: str = "") -> str:
+    """PostgreSQL: a CTE adding the e-mail rows of the user ``written`` (a CTE before it)
+    from three parallel arrays, if ``where``."""
+    return (', added AS (INSERT INTO scim_emails (user_id, value, type, "primary")'
+            " SELECT written.id, mail.value, mail.type, mail.is_primary FROM written"
+            " CROSS JOIN unnest(CAST(:mail_values AS VARCHAR[]), CAST(:mail_types AS VARCHAR[]),"
+            f" CAST(:mail_primaries AS BOOLEAN[])) AS mail(value, type, is_primary){where})")
+
+
+# PostgreSQL: PUT as one statement. The new resource is the request's JSON text with the
+# id before it and meta after it (``_replace_in_one``), meta.created from the stored one;
+# its e-mail rows are rewritten only if its emails changed. No row when the user is
+# missing, unchanged, or written by another request between this statement's read and
+# its write (the version read must still be there: no row lock, as in ``_rewrite``).
+_REPLACE_IN_ONE = (
+    "WITH old AS (SELECT id, version, CAST(resource AS jsonb) AS doc FROM scim_users"
+    " WHERE tenant_id = :tenant_id AND id = :id),"
+    " written AS (UPDATE scim_users AS saved SET "
+    + ", ".join(f"{name} = :{name}" for name in _SAVED if name not in ("version", "resource"))
+    + ", version = saved.version + 1, resource = CAST(CAST(:head AS TEXT)"
+    " || to_json(old.doc -> 'meta' ->> 'created') || CAST(:middle AS TEXT)"
+    " || (saved.version + 1) || CAST(:tail AS TEXT) AS JSON)"
+    " FROM old WHERE saved.id = old.id AND saved.version = old.version"
+    " AND old.doc - 'id' - 'meta' IS DISTINCT FROM CAST(:body AS JSONB)"
+    " RETURNING saved.id, saved.version, old.doc -> 'meta' ->> 'created' AS created,"
+    " old.doc -> 'emails' IS DISTINCT FROM CAST(:emails AS JSONB) AS new_mails),"
+    " gone AS (DELETE FROM scim_emails WHERE user_id IN (SELECT id FROM written WHERE new_mails))"
+    + _add_emails(" WHERE written.new_mails")
+    + " SELECT version, created FROM written"
 )
 _SQLITE = _Sql("sqlite", sqlite3.IntegrityError)
-_POSTGRESQL = _Sql("postgresql", psycopg.IntegrityError)
+_POSTGRESQL = _Sql("postgresql", psycopg.errors.UniqueViolation)
 
 
 def _sql(cur: Any) -> _Sql:
@@ -264,7 +290,7 @@ def _insert_emails(cur: Any, sql: _Sql, rows: list[dict[str, Any]]) -> None:
 
 
 def _mail_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The parameters of ``_ADD_EMAILS``: the e-mail rows' columns as three arrays."""
+    """The parameters of ``_add_emails``: the e-mail rows' columns as three arrays."""
     return {"mail_values": [row["value"] for row in rows],
             "mail_types": [row["type"] for row in rows],
             "mail_primaries": [row["primary"] for row in rows]}
@@ -484,8 +510,53 @@ def search_equal(
 def replace(
     session: Session, tenant_id: int, user_id: str, data: Resource, if_match: str | None = None
 ) -> Resource:
-    """PUT: the stored user becomes ``data`` (stored form); id and meta.created are kept."""
+    """PUT: the stored user becomes ``data`` (stored form); id and meta.created are kept.
+
+    On PostgreSQL in autocommit (a PUT request's unit) without If-Match it is one
+    statement, with no read before it (``_REPLACE_IN_ONE``); a user missing, unchanged or
+    written meanwhile there, and any other PUT, goes the read-and-write way
+    (``_rewrite``). It saves a round trip and the client's share of a statement.
+    """
+    cur = cursor(session)
+    sql = _sql(cur)
+    if if_match is None and not sql.sqlite and cur.connection.autocommit:
+        saved = _replace_in_one(cur, sql, tenant_id, user_id, dict(data))
+        if saved is not None:
+            return saved
     return _rewrite(session, tenant_id, user_id, if_match, lambda _stored: dict(data))
+
+
+def _replace_in_one(
+    cur: Any, sql: _Sql, tenant_id: int, user_id: str, data: Resource
+) -> Resource | None:
+    """The user written by ``_REPLACE_IN_ONE``, or None if it is missing or unchanged.
+
+    The stored text is what orjson makes of the returned resource: ``{"id": ..., **data,
+    "meta": {...}}``, built around the request's own JSON text.
+    """
+    data.pop("meta", None)
+    data.pop("id", None)
+    moment = write_moment()
+    body = orjson.dumps(data).decode()
+    emails = data.get("emails")
+    values = {
+        **index_columns(data), "last_modified": sql.stamp(moment),
+        "tenant_id": tenant_id, "id": user_id, "body": body,
+        "emails": None if emails is None else orjson.dumps(emails).decode(),
+        "head": f'{{"id":{orjson.dumps(user_id).decode()},{body[1:-1]},'
+                '"meta":{"resourceType":"User","created":',
+        "middle": f',"lastModified":"{timestamp(moment)}","version":"W/\\"',
+        "tail": '\\""}}',
+        **_mail_arrays(email_rows(user_id, data)),
+    }
+    try:
+        row = cur.execute(sql.replace_in_one, values).fetchone()
+    except sql.integrity as exc:  # the new userName is another user's
+        raise UniquenessException(detail=f"userName {data['userName']!r} is taken.") from exc
+    if row is None:
+        return None
+    version, created = row
+    return {"id": user_id, **data, "meta": _meta(created, moment, version)}
 
 
 def patch(
