@@ -489,8 +489,8 @@ def search_equal(
     session: Session, tenant_id: int, column: str, value: str, start_index: int, count: int
 ) -> tuple[int, list[Resource]]:
     """``search`` for ``column = value`` (see fastfilter). userName is unique in a tenant,
-    so its match is one row or none, read by the plainest query (PostgreSQL planned the
-    paged one again on every request: half its cost). For externalId the page query has
+    so its match is one row or none, read by the plainest query (no window, order or
+    paging for the database to plan) and paged here. For externalId the page query has
     the total count on each row (a page reads at most a few rows); an empty page (or
     count 0) still needs the total, by count(*)."""
     cur = cursor(session)
