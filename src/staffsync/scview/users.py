@@ -277,8 +277,8 @@ def create(session: Session, tenant_id: int, data: Resource) -> Resource:
         if created is not None:
             _insert_emails(cur, sql, mails)
     else:
-        created = cur.execute(sql.insert_with_emails, {**values, **_mail_arrays(mails)})
-        created = created.fetchone()
+        values.update(_mail_arrays(mails))
+        created = cur.execute(sql.insert_with_emails, values).fetchone()
     if created is None:
         raise UniquenessException(detail=f"userName {data['userName']!r} is taken.")
     return dict(row["resource"])
@@ -526,27 +526,31 @@ def replace(
     return _rewrite(session, tenant_id, user_id, if_match, lambda _stored: dict(data))
 
 
+_CREATED, _VERSION = "\0created", -1  # placeholders of ``_replace_in_one``
+
+
 def _replace_in_one(
     cur: Any, sql: _Sql, tenant_id: int, user_id: str, data: Resource
 ) -> Resource | None:
-    """The user written by ``_REPLACE_IN_ONE``, or None if it is missing or unchanged.
+    """The user written by ``_REPLACE_IN_ONE``, or None if it is missing, unchanged or
+    written meanwhile.
 
-    The stored text is what orjson makes of the returned resource: ``{"id": ..., **data,
-    "meta": {...}}``, built around the request's own JSON text.
+    The stored text is what orjson makes of the returned resource: the resource with
+    placeholders for meta.created and the version (both last in it, so the last match
+    of each is theirs), cut around them for the statement to fill in.
     """
     data.pop("meta", None)
     data.pop("id", None)
     moment = write_moment()
-    body = orjson.dumps(data).decode()
     emails = data.get("emails")
+    shaped = {"id": user_id, **data, "meta": _meta(_CREATED, moment, _VERSION)}
+    head, _, rest = orjson.dumps(shaped).decode().rpartition(orjson.dumps(_CREATED).decode())
+    middle, _, tail = rest.rpartition(str(_VERSION))
     values = {
         **index_columns(data), "last_modified": sql.stamp(moment),
-        "tenant_id": tenant_id, "id": user_id, "body": body,
+        "tenant_id": tenant_id, "id": user_id, "body": orjson.dumps(data).decode(),
         "emails": None if emails is None else orjson.dumps(emails).decode(),
-        "head": f'{{"id":{orjson.dumps(user_id).decode()},{body[1:-1]},'
-                '"meta":{"resourceType":"User","created":',
-        "middle": f',"lastModified":"{timestamp(moment)}","version":"W/\\"',
-        "tail": '\\""}}',
+        "head": head, "middle": middle, "tail": tail,
         **_mail_arrays(email_rows(user_id, data)),
     }
     try:
