@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import greenlet
 import httpx
 import pytest
 
@@ -144,3 +145,60 @@ def test_a_spawned_unit_sees_the_context_variables_of_its_task() -> None:
 
     with ThreadPoolExecutor(1) as thread:
         assert thread.submit(asyncio.run, in_a_task()).result() == "r-42"
+
+
+def test_requests_one_after_another_reuse_a_greenlet_but_not_its_context() -> None:
+    """A greenlet runs one request after another (a new one each cost a frame stack);
+    each request still sees only its own task's context variables, and an error a
+    request raises reaches its caller."""
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+    def work() -> tuple[greenlet.greenlet, str]:
+        seen = request_id.get("unset")
+        request_id.set("set by the work")  # must not leak into the next request
+        return greenlet.getcurrent(), seen
+
+    def failing() -> None:
+        raise LookupError("no such user")
+
+    async def requests() -> list[tuple[greenlet.greenlet, str]]:
+        async def one(name: str) -> tuple[greenlet.greenlet, str]:
+            request_id.set(name)
+            return await spawn(work)
+
+        first = await asyncio.create_task(one("first"))
+        with pytest.raises(LookupError, match="no such user"):
+            await spawn(failing)
+        return [first, await asyncio.create_task(one("second")), await spawn(work)]
+
+    with ThreadPoolExecutor(1) as thread:
+        (first, first_seen), (second, second_seen), (third, third_seen) = thread.submit(
+            asyncio.run, requests()
+        ).result()
+    assert first is second is third
+    assert (first_seen, second_seen, third_seen) == ("first", "second", "unset")
+
+
+def test_a_connection_postgresql_closes_while_idle_does_not_keep_the_loop_busy(
+    units: Units, database: str
+) -> None:
+    """A held connection keeps its socket watched between units; when the server closes
+    it, the socket stays readable, and the watch must stop rather than wake the loop at
+    every turn. The next unit then takes a new connection."""
+    admin = make_engine(database, isolation_level="AUTOCOMMIT")
+
+    async def terminate_then_idle() -> tuple[float, int, int]:
+        first = await spawn(lambda: napping_unit(units))
+        with admin.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (first,))
+        await asyncio.sleep(0.1)  # the FATAL message and the close arrive
+        started = time.process_time()
+        await asyncio.sleep(0.5)
+        busy = time.process_time() - started
+        return busy, first, await spawn(lambda: napping_unit(units))
+
+    with ThreadPoolExecutor(1) as thread:
+        busy, first, second = thread.submit(asyncio.run, terminate_then_idle()).result()
+    admin.dispose()
+    assert busy < 0.1  # a watch left on would spin the loop: about 0.5 s of CPU
+    assert second != first

@@ -57,13 +57,14 @@ def serve(
     import uvicorn
 
     from staffsync.fis.app import create_app
+    from staffsync.kit.http1 import OneWrite
     from staffsync.sync.worker import WorkerConfig, in_background
     from staffsync.sync.worker_cli import reconcile_interval
 
     config = WorkerConfig(reconcile_every=reconcile_interval(reconcile_every))
     url = database_url(db)
     with in_background(url, config) if worker else nullcontext():
-        uvicorn.run(create_app(url), host=host, port=port, access_log=False)
+        uvicorn.run(create_app(url), host=host, port=port, access_log=False, http=OneWrite)
 
 
 @app.command("create-api-key")

@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import select
+import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import psycopg
-from greenlet import getcurrent, greenlet
+from greenlet import GreenletExit, getcurrent, greenlet
 from psycopg import errors
+from psycopg.pq import ConnStatus
 from psycopg.waiting import Ready, Wait
 from sqlalchemy import Engine, event
 
@@ -34,24 +36,50 @@ _READ, _WRITE = int(Wait.R), int(Wait.W)
 
 
 class _Request(greenlet):
-    """A greenlet started by ``spawn``: its waits go to the loop."""
+    """A greenlet that runs requests' work for ``spawn``, one after another: a new
+    greenlet per request cost a fresh frame stack (an mmap and its page faults) and its
+    teardown. Its waits go to the loop."""
+
+    def run(self, work: Callable[[], Any]) -> None:
+        while True:
+            try:
+                outcome = _Done(work(), None)
+            except GreenletExit:
+                raise
+            except BaseException as exc:  # handed to spawn, which raises it
+                outcome = _Done(None, exc)
+            work = self.parent.switch(outcome)
+
+
+class _Done(NamedTuple):
+    """What a request's work returned or raised."""
+
+    value: Any
+    error: BaseException | None
+
+
+_idle = threading.local()  # each thread's idle _Request greenlets (greenlets stay in theirs)
 
 
 async def spawn(work: Callable[[], T]) -> T:
-    """``work()`` run in a new greenlet on this loop; each time it waits (``wait_for``),
-    this coroutine awaits for it. It sees this task's context variables (a new greenlet
-    would start with none)."""
-    child = _Request(work)
+    """``work()`` run in a greenlet on this loop; each time it waits (``wait_for``), this
+    coroutine awaits for it. It sees this task's context variables (a greenlet would
+    otherwise keep those of the request before)."""
+    idle: list[_Request] = _idle.__dict__.setdefault("greenlets", [])
+    child = idle.pop() if idle else _Request()
     child.gr_context = contextvars.copy_context()
-    result: Any = child.switch()
-    while not child.dead:
+    result: Any = child.switch(work)
+    while not isinstance(result, _Done):
         try:
             value = await result
         except BaseException as exc:
             result = child.throw(exc)
         else:
             result = child.switch(value)
-    return result
+    idle.append(child)
+    if result.error is not None:
+        raise result.error
+    return cast(T, result.value)
 
 
 def wait_for(awaitable: Awaitable[T]) -> T:
@@ -75,12 +103,15 @@ class GreenConnection(psycopg.Connection[Any]):
     """
 
     cooperative = False
+    _watch: _Watch | None = None
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         if not (self.cooperative and isinstance(getcurrent(), _Request)):
             return super().wait(gen, interval=interval, timeout=timeout)
         fileno = self.pgconn.socket
-        loop = asyncio.get_running_loop()
+        watch = self._watch
+        if watch is None or watch.loop is not asyncio.get_running_loop():
+            watch = self._watch = _Watch(asyncio.get_running_loop(), fileno)
         cancelled: asyncio.CancelledError | None = None
         try:
             state = next(gen)
@@ -89,7 +120,7 @@ class GreenConnection(psycopg.Connection[Any]):
                     state = gen.send(_ready_blocking(fileno, int(state)))
                     continue
                 try:
-                    state = gen.send(_ready(loop, fileno, int(state)))
+                    state = gen.send(watch.ready(int(state)))
                 except asyncio.CancelledError as exc:
                     # finish this exchange first: a connection left mid-query is unusable
                     cancelled = exc
@@ -99,27 +130,61 @@ class GreenConnection(psycopg.Connection[Any]):
             return done.value
         except OSError as exc:
             raise errors.OperationalError("connection socket closed") from exc
+        finally:
+            if self.pgconn.status != ConnStatus.OK:  # libpq may have closed the socket
+                watch.stop()
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+        super().close()
 
 
-def _ready(loop: asyncio.AbstractEventLoop, fileno: int, wanted: int) -> Ready:
-    """Wait until the socket is ready for what ``wanted`` asks; say what it is ready for."""
-    future: asyncio.Future[Ready] = loop.create_future()
+class _Watch:
+    """The loop's watch for one connection's socket becoming readable, kept from one
+    wait to the next: adding and removing a reader per wait cost uvloop a new poll
+    handle and about five ``epoll_ctl`` calls. Readable while nobody waits (a notice,
+    or the server closing the connection), it stops, and the next wait starts it again;
+    it stops too before its socket may be closed."""
 
-    def wake(ready: Ready) -> None:
-        if not future.done():
-            future.set_result(ready)
+    def __init__(self, loop: asyncio.AbstractEventLoop, fileno: int) -> None:
+        self.loop = loop
+        self.fileno = fileno
+        self.reading = False
+        self.future: asyncio.Future[Ready] | None = None
+        self.wanted = 0
 
-    if wanted & _READ:
-        loop.add_reader(fileno, wake, Ready.R)
-    if wanted & _WRITE:
-        loop.add_writer(fileno, wake, Ready.W)
-    try:
-        return wait_for(future)
-    finally:
-        if wanted & _READ:
-            loop.remove_reader(fileno)
+    def ready(self, wanted: int) -> Ready:
+        """Wait until the socket is ready for what ``wanted`` asks; say what it is ready for."""
+        future = self.future = self.loop.create_future()
+        self.wanted = wanted
+        if wanted & _READ and not self.reading:
+            self.loop.add_reader(self.fileno, self._readable)
+            self.reading = True
         if wanted & _WRITE:
-            loop.remove_writer(fileno)
+            self.loop.add_writer(self.fileno, self._wake, Ready.W)
+        try:
+            return wait_for(future)
+        finally:
+            self.future = None
+            if wanted & _WRITE:
+                self.loop.remove_writer(self.fileno)
+
+    def _readable(self) -> None:
+        if self.future is None or not self.wanted & _READ:
+            self.stop()  # else, level-triggered, it would run again at every turn
+        else:
+            self._wake(Ready.R)
+
+    def _wake(self, ready: Ready) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_result(ready)
+
+    def stop(self) -> None:
+        if self.reading:
+            self.reading = False
+            if not self.loop.is_closed():
+                self.loop.remove_reader(self.fileno)
 
 
 def _ready_blocking(fileno: int, wanted: int) -> Ready:

@@ -10,6 +10,8 @@ from typing import Any
 
 import uvicorn
 
+from staffsync.kit.http1 import OneWrite
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
@@ -24,7 +26,8 @@ class ServerThread:
         self.host = host
         self.port = port or free_port(host)
         config = uvicorn.Config(
-            app, host=host, port=self.port, log_level="warning", lifespan="on", access_log=False
+            app, host=host, port=self.port, log_level="warning", lifespan="on", access_log=False,
+            http=OneWrite,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

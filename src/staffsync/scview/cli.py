@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 import uvicorn
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from staffsync.kit.db import is_sqlite, make_engine, session_factory, transaction
 from staffsync.kit.errors import StaffsyncError
+from staffsync.kit.http1 import OneWrite
 from staffsync.kit.migrate import upgrade
 from staffsync.kit.settings import get_settings
 from staffsync.scview.admins import create_admin as create_admin_account
@@ -82,11 +83,13 @@ def serve(
 ) -> None:
     """Run the SCView server (SCIM 2.0 under /{database}/scim/v2)."""
     url = database_url(db)
+    served: Any = "staffsync.scview.app:app_from_environment"
     if workers > 1:  # each process builds its own app from the environment
         os.environ["STAFFSYNC_SCVIEW_DB"] = url
-        uvicorn.run("staffsync.scview.app:app_from_environment", factory=True, host=host,
-                    port=port, workers=workers, access_log=False, log_level="warning")
-        return
-    from staffsync.scview.app import create_app
+    else:
+        from staffsync.scview.app import create_app
 
-    uvicorn.run(create_app(url), host=host, port=port, access_log=False, log_level="warning")
+        served = create_app(url)
+    # OneWrite: each response in one write to the socket (kit.http1)
+    uvicorn.run(served, factory=workers > 1, workers=workers, host=host, port=port,
+                access_log=False, log_level="warning", http=OneWrite)

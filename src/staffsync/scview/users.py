@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -297,7 +296,7 @@ def _mail_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 
 def _new_row(tenant_id: int, data: Resource, moment: datetime) -> dict[str, Any]:
-    created = _with_meta(data, str(uuid.uuid4()), moment, moment, 1)
+    created = _with_meta(data, _uuids(1, moment)[0], moment, moment, 1)
     return {"id": created["id"], "tenant_id": tenant_id, "created": moment,
             "last_modified": moment, "version": 1, "resource": created, **index_columns(data)}
 
