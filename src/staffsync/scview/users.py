@@ -288,11 +288,27 @@ def _insert_emails(cur: Any, sql: _Sql, rows: list[dict[str, Any]]) -> None:
         cur.execute(sql.insert_email, row)
 
 
-def _mail_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The parameters of ``_add_emails``: the e-mail rows' columns as three arrays."""
-    return {"mail_values": [row["value"] for row in rows],
-            "mail_types": [row["type"] for row in rows],
-            "mail_primaries": [row["primary"] for row in rows]}
+def _mail_arrays(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The parameters of ``_add_emails``: the e-mail rows' columns as three arrays, each
+    written as a PostgreSQL array literal (psycopg's list dumper cost about 2 µs an
+    array, a tenth of SCView's share of a POST's statement)."""
+    return {"mail_values": _array([row["value"] for row in rows]),
+            "mail_types": _array([row["type"] for row in rows]),
+            "mail_primaries": _array([row["primary"] for row in rows])}
+
+
+def _array(items: list[str | bool | None]) -> str:
+    """The array literal of strings, booleans and NULLs (PostgreSQL's array input syntax:
+    each string double-quoted, with its backslashes and double quotes escaped)."""
+    return "{" + ",".join(map(_element, items)) + "}"
+
+
+def _element(item: str | bool | None) -> str:
+    if item is None:
+        return "NULL"
+    if isinstance(item, bool):
+        return "t" if item else "f"
+    return '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _new_row(tenant_id: int, data: Resource, moment: datetime) -> dict[str, Any]:
