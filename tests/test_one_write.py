@@ -28,6 +28,9 @@ class Recorder:
         assert not self.closed
         self.writes.append(data)
 
+    def writelines(self, chunks: tuple[bytes, ...]) -> None:  # one write, as uvloop's writev
+        self.write(b"".join(chunks))
+
     def is_closing(self) -> bool:
         return self.closed
 

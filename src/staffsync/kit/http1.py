@@ -25,8 +25,8 @@ class _Joined:
         self._loop = asyncio.get_running_loop()
 
     def write(self, data: bytes) -> None:
-        if self._held:
-            self._transport.write(self._held + data)
+        if self._held:  # one system call for both, without copying a large body
+            self._transport.writelines((self._held, data))
             self._held = b""
             return
         self._held = data
