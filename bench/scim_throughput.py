@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -326,8 +327,9 @@ def table(targets: list[Target]) -> str:
                 f"≥{wanted}x: {'met' if ratio >= wanted else 'missed'}")
             cpu = [cpu_per_operation(runs, per_request, key)
                    for key in ("server_cpu_s", "postgres_cpu_s")]
+            shown = math.floor(ratio * 100) / 100  # cut, not rounded: 2.996x is not 3.00x
             lines.append(f"| {label} | {target.label} | {rate:,.0f} | {p50:.1f} | {p99:.1f} "
-                         f"| {ratio:.1f}x | {verdict} | {cpu[0]} | {cpu[1]} |")
+                         f"| {shown:.2f}x | {verdict} | {cpu[0]} | {cpu[1]} |")
     return "\n".join(lines)
 
 
