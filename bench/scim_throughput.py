@@ -2,7 +2,7 @@
 
     python bench/scim_throughput.py [--backend sqlite|postgresql] [--scview-workers 1 2]
                                     [--duration 10] [--repeat 3] [--connections 16]
-                                    [--only filter put post bulk]
+                                    [--only filter put post bulk] [--pin]
 
 Both servers run in subprocesses on this machine: scim2-server's in-memory ASGI app under
 uvicorn (built as its own test server builds it; one process, since its storage lives in
@@ -11,6 +11,9 @@ Debian's ``wrk`` (``apt-get install wrk``) drives POST, GET by filter, PUT and B
 operations with the Lua scripts of ``bench/wrk``. Each figure is the median of ``--repeat``
 runs. The harness prints a Markdown table: requests/s (Bulk: operations/s), p50 and p99
 latency, and SCView's ratio to scim2-server.
+
+``--pin`` pins each server process to a CPU of its own: SCView's with ``serve
+--pin-cpus``, scim2-server's one process to the first CPU, as SCView's first is.
 
 Order matters for an in-memory server whose filters scan every resource: both servers get
 the same ``--users`` pre-created users first, GET by filter and PUT run on that population,
@@ -98,13 +101,16 @@ def scim2_server_app() -> Any:
     return ASGIApplication(AsyncInMemoryStorage(), provider, service=service)
 
 
-def start_scim2_server(log: Path) -> Target:
+def start_scim2_server(log: Path, pin: bool) -> Target:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", "scim_throughput:scim2_server_app",
                "--app-dir", str(Path(__file__).parent), "--port", str(port),
                "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    return Target("scim2-server (1 process)", f"http://127.0.0.1:{port}/v2", {}, process)
+    if pin:  # as SCView's --pin-cpus pins its first process
+        os.sched_setaffinity(process.pid, {min(os.sched_getaffinity(0))})
+    label = "scim2-server (1 process, pinned)" if pin else "scim2-server (1 process)"
+    return Target(label, f"http://127.0.0.1:{port}/v2", {}, process)
 
 
 # --- SCView ------------------------------------------------------------------------------
@@ -115,15 +121,18 @@ def staffsync(*args: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def start_scview(db_url: str, workers: int, log: Path) -> Target:
+def start_scview(db_url: str, workers: int, log: Path, pin: bool) -> Target:
     tenant = f"bench{uuid.uuid4().hex[:8]}"
     token = staffsync("scview", "create-tenant", tenant, "--db", db_url)
     port = free_port()
     command = [str(Path(sys.executable).with_name("staffsync")), "scview", "serve", "--db",
                db_url, "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command + ["--pin-cpus"] * pin, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT)
     plural = "process" if workers == 1 else "processes"
-    return Target(f"SCView ({workers} {plural})", f"http://127.0.0.1:{port}/{tenant}/scim/v2",
+    pinned = ", pinned" if pin else ""
+    return Target(f"SCView ({workers} {plural}{pinned})",
+                  f"http://127.0.0.1:{port}/{tenant}/scim/v2",
                   {"Authorization": f"Bearer {token}"}, process)
 
 
@@ -350,6 +359,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=1000, help="pre-created users")
     parser.add_argument("--only", nargs="+", choices=["filter", "put", "post", "bulk"],
                         help="run only these operations (default: all)")
+    parser.add_argument("--pin", action="store_true",
+                        help="pin each server process to a CPU of its own (SCView's "
+                             "serve --pin-cpus; scim2-server's one process to the first CPU)")
     return parser.parse_args()
 
 
@@ -361,8 +373,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scim-bench-") as tmp:
         folder = Path(tmp)
         with scview_database(args.backend, folder) as db_url:
-            targets = [start_scim2_server(folder / "scim2-server.log")]
-            targets += [start_scview(db_url, workers, folder / f"scview-{workers}.log")
+            targets = [start_scim2_server(folder / "scim2-server.log", args.pin)]
+            targets += [start_scview(db_url, workers, folder / f"scview-{workers}.log", args.pin)
                         for workers in args.scview_workers]
             try:
                 for target in targets:
@@ -377,7 +389,8 @@ def main() -> None:
     print(f"SCView on {args.backend}; wrk -t{args.threads} -c{args.connections}, "
           f"{args.duration} s per run (Bulk: -c{args.bulk_connections}, {args.bulk_duration} s); "
           f"median of {args.repeat}; {args.users:,} users pre-created on each server; "
-          f"{os.cpu_count()} CPUs; load average {load_before} before, {load_average()} after."
+          f"{os.cpu_count()} CPUs{'; servers pinned' if args.pin else ''}; "
+          f"load average {load_before} before, {load_average()} after."
           "\n")
     print(table(targets))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from tests.scview.conftest import CORE
 
 runner = CliRunner()
 STAFFSYNC = str(Path(sys.executable).with_name("staffsync"))
+CPUS = len(os.sched_getaffinity(0))  # the CPUs the tests may run on
 
 
 @pytest.fixture
@@ -140,6 +142,56 @@ def test_serve_answers_scim_over_http(db_url: str, tmp_path: Path) -> None:
     assert created.status_code == 201, created.text
     assert created.json()["meta"]["location"].startswith(f"{base}/Users/")
     assert denied.status_code == 401
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_pin_cpus_puts_each_server_process_on_a_cpu_of_its_own(
+    tmp_path: Path, workers: int
+) -> None:
+    """`serve --pin-cpus`: each process that serves requests runs on one CPU, no two on
+    the same one (as many as there are CPUs; a worker beyond that stays unpinned)."""
+    with fresh_database("sqlite", tmp_path) as db:
+        upgrade(db, "scview")
+        port = free_port()
+        log = tmp_path / "serve.log"
+        with log.open("wb") as output:
+            server = subprocess.Popen(
+                [STAFFSYNC, "scview", "serve", "--db", db, "--port", str(port),
+                 "--workers", str(workers), "--pin-cpus"],
+                stdout=output, stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_until_listening(port, server, log)
+            deadline = time.monotonic() + 20  # each worker pins itself as it starts
+            while True:
+                serving = [server.pid] if workers == 1 else _children(server.pid)
+                allowed = [os.sched_getaffinity(pid) for pid in serving]
+                pinned = [cpus for cpus in allowed if len(cpus) == 1]
+                if len(pinned) == min(workers, CPUS) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    assert len(serving) == workers
+    assert len(pinned) == min(workers, CPUS)
+    assert len(set().union(*pinned)) == len(pinned)  # no two on one CPU
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes uvicorn started (not its multiprocessing helpers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"\nPPid:\t{pid}\n" in status and b"multiprocessing" in command:
+                if b"resource_tracker" not in command:
+                    found.append(int(entry.name))
+    return found
 
 
 def _wait_until_listening(port: int, server: subprocess.Popen[bytes], log: Path) -> None:

@@ -8,6 +8,7 @@ tell a wrong End Point from a wrong Database name.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
+from staffsync.kit.affinity import PIN_VARIABLE, pin_to_a_free_cpu
 from staffsync.kit.db import Units, is_sqlite, make_engine, session_factory
 from staffsync.kit.green import green_connections
 from staffsync.kit.settings import get_settings
@@ -81,7 +83,11 @@ def _pool(db_url: str) -> dict[str, int]:
 
 
 def app_from_environment() -> FastAPI:
-    """The app on ``STAFFSYNC_SCVIEW_DB`` (for ``serve --workers N``, one per process)."""
+    """The app on ``STAFFSYNC_SCVIEW_DB`` (for ``serve --workers N``, one per process),
+    its process pinned to a CPU of its own if ``serve`` was asked to (``--pin-cpus``)."""
+    group = os.environ.get(PIN_VARIABLE)
+    if group:
+        pin_to_a_free_cpu(int(group))
     return create_app(get_settings().scview_url())
 
 

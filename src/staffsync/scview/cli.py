@@ -10,6 +10,7 @@ import typer
 import uvicorn
 from sqlalchemy.orm import Session
 
+from staffsync.kit.affinity import PIN_VARIABLE, pin_to_a_free_cpu
 from staffsync.kit.db import is_sqlite, make_engine, session_factory, transaction
 from staffsync.kit.errors import StaffsyncError
 from staffsync.kit.http1 import OneWrite
@@ -80,13 +81,19 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8001, "--port"),
     workers: int = typer.Option(1, "--workers", help="Server processes (they share nothing)."),
+    pin_cpus: bool = typer.Option(False, "--pin-cpus",
+                                  help="Pin each server process to a CPU of its own."),
 ) -> None:
     """Run the SCView server (SCIM 2.0 under /{database}/scim/v2)."""
     url = database_url(db)
     served: Any = "staffsync.scview.app:app_from_environment"
     if workers > 1:  # each process builds its own app from the environment
         os.environ["STAFFSYNC_SCVIEW_DB"] = url
+        if pin_cpus:  # each worker pins itself (app_from_environment)
+            os.environ[PIN_VARIABLE] = str(os.getpid())
     else:
+        if pin_cpus:
+            pin_to_a_free_cpu(os.getpid())
         from staffsync.scview.app import create_app
 
         served = create_app(url)
