@@ -67,6 +67,7 @@ async def spawn(work: Callable[[], T]) -> T:
     otherwise keep those of the request before)."""
     idle: list[_Request] = _idle.__dict__.setdefault("greenlets", [])
     child = idle.pop() if idle else _Request()
+    child.parent = getcurrent()  # its waits and its end come back here, not to its maker
     child.gr_context = contextvars.copy_context()
     result: Any = child.switch(work)
     while not isinstance(result, _Done):
