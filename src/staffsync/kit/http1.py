@@ -1,11 +1,10 @@
 """uvicorn's HTTP/1.1 protocol, with each response sent in one write.
 
 uvicorn writes a response's status line and headers, then its body, as two writes to the
-socket. On loopback and in a VM each write that wakes the client costs a system call and
-a wake-up of the other process; for a small SCIM answer the two writes were about a
-sixth of SCView's CPU per request. ``OneWrite`` holds the head back until the body
-follows in the same turn of the loop, and sends both together; anything written alone
-is sent at the end of that turn.
+socket, and each write that wakes the client costs a system call and a wake-up of the
+other process (BENCHMARKS.md, "One write per response"). ``OneWrite`` holds the head
+back until the body follows in the same turn of the loop, and sends both in one
+``writev``; anything written alone is sent at the end of that turn.
 """
 
 from __future__ import annotations
