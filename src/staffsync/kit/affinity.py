@@ -1,9 +1,9 @@
 """``serve --pin-cpus``: each server process on a CPU of its own.
 
-An event-loop server is one busy thread per process. On a machine it shares with
-PostgreSQL, the scheduler kept moving it between CPUs, and onto the CPU of the backend it
-had just woken; pinned, its caches stay warm and the backends run on the other CPUs
-(BENCHMARKS.md, "One write per response": 10-24% more POSTs/s on two cores). It is a
+An event-loop server is one busy thread per process. On two cores shared with
+PostgreSQL, the machine made about three times as many CPU migrations with SCView
+unpinned as pinned, and an A/B gave the pinned server 10-24% more POSTs/s; the
+benchmark's own runs showed less (BENCHMARKS.md, "One write per response"). It is a
 deployment choice, as nginx's ``worker_cpu_affinity``, so it is off unless asked for.
 """
 
