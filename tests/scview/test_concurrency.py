@@ -8,10 +8,18 @@ in autocommit. These tests send many writes to the same user at once.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 
-from tests.scview.conftest import LiveScview, create_user, patch_body, user_body
+from tests.scview.conftest import (
+    LiveScview,
+    create_user,
+    found_ids,
+    patch_body,
+    unique,
+    user_body,
+)
 
 WRITERS = 12
 
@@ -58,3 +66,87 @@ def test_concurrent_puts_leave_the_email_rows_of_the_last_state(live: LiveScview
             found = client.get("/Users", params={"filter": f'emails.value eq "{address}"'})
             expected = 1 if address == last else 0
             assert found.json()["totalResults"] == expected, address
+
+
+# --- POSTs arriving together -------------------------------------------------------------
+# On PostgreSQL the new users of POSTs in flight together go in one statement
+# (``kit.green.Coalesced``); each request still gets its own answer.
+
+
+def post_all(live: LiveScview, bodies: list[tuple[str, dict[str, Any]]]) -> list[httpx.Response]:
+    """Each (tenant, body) POSTed from its own thread, all at once."""
+    def post(job: tuple[str, dict[str, Any]]) -> httpx.Response:
+        with live.client(job[0]) as client:
+            return client.post("/Users", json=job[1])
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(post, bodies))
+
+
+def test_posts_together_each_create_their_user_with_its_email(live: LiveScview) -> None:
+    bodies = [user_body() for _ in range(2 * WRITERS)]
+    answers = post_all(live, [("alpha", body) for body in bodies])
+    assert [answer.status_code for answer in answers] == [201] * len(bodies)
+    with live.client() as client:
+        for body, answer in zip(bodies, answers, strict=True):
+            created = answer.json()
+            assert created["userName"] == body["userName"]
+            assert client.get(f"/Users/{created['id']}").json() == created
+            address = body["emails"][0]["value"]
+            assert found_ids(client, f'emails.value eq "{address}"') == {created["id"]}
+
+
+def test_posts_together_of_one_user_name_create_it_once(live: LiveScview) -> None:
+    name = unique()
+    bodies = [user_body(name.upper() if index % 2 else name) for index in range(WRITERS)]
+    answers = post_all(live, [("alpha", body) for body in bodies])
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] + [409] * (WRITERS - 1)
+    assert {answer.json()["scimType"] for answer in answers if answer.status_code == 409} == {
+        "uniqueness"}
+    with live.client() as client:
+        assert len(found_ids(client, f'userName eq "{name}"')) == 1
+
+
+def test_posts_together_to_two_tenants_land_each_in_its_own(live: LiveScview) -> None:
+    names = [unique() for _ in range(WRITERS)]
+    jobs = [(tenant, user_body(name)) for name in names for tenant in ("alpha", "beta")]
+    answers = post_all(live, jobs)
+    assert [answer.status_code for answer in answers] == [201] * len(jobs)
+    for tenant in ("alpha", "beta"):
+        own = {answer.json()["id"] for (made_in, _), answer in zip(jobs, answers, strict=True)
+               if made_in == tenant}
+        with live.client(tenant) as client:
+            listed = set().union(*(found_ids(client, f'userName eq "{name}"') for name in names))
+        assert listed == own
+
+
+def test_a_value_too_long_fails_only_its_own_post(live: LiveScview) -> None:
+    bodies = [user_body() for _ in range(WRITERS)]
+    bodies[3]["name"]["familyName"] = "J" * 301
+    bodies[3]["emails"][0]["type"] = "w" * 51
+    answers = post_all(live, [("alpha", body) for body in bodies])
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [201] * 3 + [400] + [201] * (WRITERS - 4)
+    refused = answers[3].json()
+    assert refused["scimType"] == "invalidValue"
+    assert "name.familyName (at most 300" in refused["detail"]
+    assert "emails[0].type (at most 50" in refused["detail"]
+    with live.client() as client:
+        assert found_ids(client, f'userName eq "{bodies[3]["userName"]}"') == set()
+
+
+def test_posts_together_share_statements_on_postgresql(live: LiveScview) -> None:
+    """On SQLite requests run one at a time, so each POST writes its user alone."""
+    shared = live.app.state.units.coalesced
+    before = {run: (batch.batches, batch.items) for run, batch in shared.items()}
+    answers = post_all(live, [("alpha", user_body()) for _ in range(4 * WRITERS)])
+    assert [answer.status_code for answer in answers] == [201] * 4 * WRITERS
+    if live.db_url.startswith("sqlite"):
+        assert shared == {}
+        return
+    (batches, items), = [(batch.batches - before.get(run, (0, 0))[0],
+                          batch.items - before.get(run, (0, 0))[1])
+                         for run, batch in shared.items()]
+    assert items == 4 * WRITERS
+    assert batches < items  # some statements carried more than one new user

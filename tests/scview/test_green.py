@@ -13,18 +13,25 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import greenlet
 import httpx
+import psycopg
 import pytest
+from scim2_models import Context
+from sqlalchemy import text
 
 from staffsync.kit.db import Units, dbapi, make_engine, session_factory, transaction
 from staffsync.kit.green import green_connections, spawn
 from staffsync.kit.migrate import upgrade
 from staffsync.kit.server import ServerThread
+from staffsync.scview import users
 from staffsync.scview.app import create_app
+from staffsync.scview.resources import read_user
 from staffsync.scview.tenants import create_tenant
 from tests.databases import fresh_database
+from tests.scview.conftest import user_body
 
 NAP = 0.3  # seconds each unit waits on PostgreSQL
 
@@ -202,3 +209,56 @@ def test_a_connection_postgresql_closes_while_idle_does_not_keep_the_loop_busy(
     admin.dispose()
     assert busy < 0.1  # a watch left on would spin the loop: about 0.5 s of CPU
     assert second != first
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_a_create_in_a_transaction_never_shares_a_statement_with_other_requests(
+    database: str,
+) -> None:
+    """New users of requests in autocommit go in one statement together; one created in a
+    transaction (a Bulk's) must be written in that transaction, alone. Here C's insert is
+    held up by a table lock while B (in a transaction) and then A arrive: had B waited in
+    line behind C, it would have run A's insert in its own transaction, and its rollback
+    would have undone A's user after A was told it was created."""
+    engine = make_engine(database)
+    green_connections(engine)
+    units = Units(engine, limit=4)
+    with transaction(session_factory(engine)) as session:
+        create_tenant(session, "alpha")
+        tenant = int(session.execute(text("SELECT id FROM tenants")).scalar_one())
+    locker = psycopg.connect(database.replace("+psycopg", ""))
+    locker.execute("LOCK TABLE scim_users IN SHARE MODE")  # inserts wait until it ends
+
+    def single(name: str) -> str:
+        with units.unit(autocommit=True) as session:
+            user = read_user(user_body(name), Context.RESOURCE_CREATION_REQUEST)
+            return str(users.create(session, tenant, user)["id"])
+
+    def rolled_back(name: str) -> str:
+        with units.unit() as session:
+            user = read_user(user_body(name), Context.RESOURCE_CREATION_REQUEST)
+            users.create(session, tenant, user)
+            raise _RolledBack
+
+    async def scenario() -> list[Any]:
+        started = []
+        for work in (lambda: single("c"), lambda: rolled_back("b"), lambda: single("a")):
+            started.append(asyncio.ensure_future(spawn(work)))
+            await asyncio.sleep(NAP / 2)
+        locker.rollback()
+        return await asyncio.wait_for(
+            asyncio.gather(*started, return_exceptions=True), timeout=10)
+
+    with ThreadPoolExecutor(1) as thread:
+        c_id, failure, a_id = thread.submit(asyncio.run, scenario()).result()
+    locker.close()
+    assert isinstance(failure, _RolledBack)
+    with transaction(session_factory(engine)) as session:
+        names = set(session.execute(text("SELECT user_name FROM scim_users")).scalars())
+    assert names == {"a", "c"}
+    assert isinstance(a_id, str) and isinstance(c_id, str)
+    units.close()
+    engine.dispose()

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 import psycopg
@@ -26,6 +26,7 @@ from staffsync.kit import green
 READ_ONLY = "staffsync_read_only"
 DBAPI = "staffsync_dbapi"  # Session.info key: the DBAPI connection a ``Units`` unit holds
 CURSOR = "staffsync_cursor"  # Session.info key: a cursor on it, kept for the hot statements
+COALESCED = "staffsync_coalesced"  # Session.info key: its ``Units``' ``coalesced`` batches
 T = TypeVar("T")
 
 
@@ -135,15 +136,30 @@ def cursor(session: Session) -> Any:
     return kept if kept is not None else dbapi(session).cursor()
 
 
+def coalesced(
+    session: Session, run: Callable[[Any, list[T]], list[Any]]
+) -> green.Coalesced[T, Any]:
+    """The batches of ``run`` (``green.Coalesced``) that the requests of ``session``'s
+    ``Units`` share; for another session, batches of its own (each item alone)."""
+    shared = session.info.get(COALESCED)
+    if shared is None:
+        return green.Coalesced(run)
+    found = shared.get(run)
+    if found is None:
+        found = shared[run] = green.Coalesced(run)
+    return cast(green.Coalesced[T, Any], found)
+
+
 class _Held:
     """A connection a ``Units`` keeps open, with a ``Session`` bound to it."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, shared: dict[Any, Any]) -> None:
         self.conn = conn
         driver: Any = conn.connection.driver_connection
         if isinstance(driver, green.GreenConnection):
             driver.cooperative = True  # its waits in a request let the loop run
-        self.session = Session(bind=conn, info={DBAPI: driver, CURSOR: driver.cursor()})
+        self.session = Session(bind=conn, info={DBAPI: driver, CURSOR: driver.cursor(),
+                                                     COALESCED: shared})
         self.poll: Any = None  # see _closed_by_server
 
 
@@ -191,6 +207,7 @@ class Units:
         self.waiting: deque[Any] = deque()  # futures of units waiting for a connection
         # the greenlets (or threads) whose unit failed on a lost connection before COMMIT
         self.retry: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.coalesced: dict[Any, Any] = {}  # see ``coalesced``: shared by its sessions
 
     def _take(self) -> _Held:
         while self.free:
@@ -207,7 +224,7 @@ class Units:
                 if future.done() and not future.cancelled():
                     self._give_back(future.result())
                 raise
-        held = _Held(self.engine.connect())
+        held = _Held(self.engine.connect(), self.coalesced)
         self.held.append(held)
         return held
 

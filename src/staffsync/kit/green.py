@@ -12,7 +12,8 @@ psycopg always does.
 
 This is what SQLAlchemy's asyncio extension does one layer up (``greenlet_spawn``); at
 the driver's ``wait`` it costs one future per round trip and no coroutine or lock per
-statement.
+statement. ``Coalesced`` lets requests in flight together share one statement, as a
+group commit does.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import asyncio
 import contextvars
 import select
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 import psycopg
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -32,6 +34,7 @@ from psycopg.waiting import Ready, Wait
 from sqlalchemy import Engine, event
 
 T = TypeVar("T")
+R = TypeVar("R")
 _READ, _WRITE = int(Wait.R), int(Wait.W)
 
 
@@ -186,6 +189,105 @@ class _Watch:
             self.reading = False
             if not self.loop.is_closed():
                 self.loop.remove_reader(self.fileno)
+
+
+class Coalesced(Generic[T, R]):
+    """Items that concurrent requests hand in together, run as one batch: a client-side
+    group commit. ``run(handle, items)`` gives each item's outcome, a value or the
+    exception to raise for it.
+
+    A request alone runs its item at once, on its own ``handle`` (its connection), so an
+    idle server adds no delay. While ``in_flight`` batches run, the items that arrive
+    wait; when a batch ends, the first waiting request runs every item waiting as the
+    next batch. Each item still gets its own outcome: a batch's runner must not let one
+    item's failure decide the others'. Code that is not in a spawned greenlet runs its
+    item alone.
+    """
+
+    def __init__(self, run: Callable[[Any, list[T]], list[R | BaseException]],
+                 in_flight: int = 1) -> None:
+        self._run = run
+        self._in_flight = in_flight
+        self._flying = 0  # batches running, or handed to a request to run
+        self._waiting: deque[_Item[T, R]] = deque()
+        self.batches = 0  # batches run, and items in them (for tests and tuning)
+        self.items = 0
+
+    def submit(self, handle: Any, item: T) -> R:
+        entry: _Item[T, R] = _Item(item)
+        if not in_request():
+            self._run_batch(handle, [entry])
+        elif self._flying < self._in_flight:
+            self._flying += 1
+            self._lead(handle, entry)
+        else:
+            self._wait(handle, entry)
+        if isinstance(entry.outcome, BaseException):
+            raise entry.outcome
+        return cast(R, entry.outcome)
+
+    def _wait(self, handle: Any, entry: _Item[T, R]) -> None:
+        """Wait in line; run the next batch if handed it (``_hand_on``)."""
+        entry.future = asyncio.get_running_loop().create_future()
+        self._waiting.append(entry)
+        try:
+            wait_for(entry.future)
+        except BaseException:
+            if entry in self._waiting:  # cancelled before any batch took it
+                self._waiting.remove(entry)
+            elif entry.leads:  # handed the next batch: hand it on
+                self._flying -= 1
+                self._hand_on()
+            raise
+        if entry.leads:
+            self._lead(handle, entry)
+
+    def _lead(self, handle: Any, entry: _Item[T, R]) -> None:
+        """Run ``entry`` and every item waiting, as one batch counted in flight."""
+        batch = [entry, *self._waiting]
+        self._waiting.clear()
+        try:
+            self._run_batch(handle, batch)
+        finally:
+            self._flying -= 1
+            self._hand_on()
+
+    def _run_batch(self, handle: Any, batch: list[_Item[T, R]]) -> None:
+        try:
+            outcomes = self._run(handle, [entry.item for entry in batch])
+        except BaseException as exc:  # the batch as a whole failed (its connection)
+            outcomes = [exc] * len(batch)
+        self.batches += 1
+        self.items += len(batch)
+        for index, (entry, outcome) in enumerate(zip(batch, outcomes, strict=True)):
+            if index and isinstance(outcome, asyncio.CancelledError):
+                # the running request was cancelled, not theirs; the batch may have run
+                outcome = RuntimeError("the request running this batch was cancelled")
+            entry.finish(outcome)
+
+    def _hand_on(self) -> None:
+        """Give the next batch to the first waiting request, counted as in flight now,
+        so that one arriving meanwhile waits rather than runs beside it."""
+        if self._waiting and self._flying < self._in_flight:
+            entry = self._waiting.popleft()
+            entry.leads = True
+            self._flying += 1
+            cast(asyncio.Future[None], entry.future).set_result(None)
+
+
+class _Item(Generic[T, R]):
+    """One request's item in ``Coalesced``: what it handed in, and its outcome."""
+
+    def __init__(self, item: T) -> None:
+        self.item = item
+        self.outcome: R | BaseException | None = None
+        self.future: asyncio.Future[None] | None = None  # set while it waits in line
+        self.leads = False  # handed the next batch to run
+
+    def finish(self, outcome: R | BaseException) -> None:
+        self.outcome = outcome
+        if self.future is not None and not self.future.done():
+            self.future.set_result(None)
 
 
 def _ready_blocking(fileno: int, wanted: int) -> Ready:

@@ -17,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 import psycopg
@@ -32,10 +32,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Text
+from sqlalchemy.types import String, Text
 
-from staffsync.kit.db import cursor
+from staffsync.kit.db import coalesced, cursor
 from staffsync.scview.errors import (
+    InvalidValueException,
     NotFoundException,
     PreconditionFailedException,
     UniquenessException,
@@ -106,9 +107,7 @@ class _Sql:
             "SELECT CAST(resource AS TEXT) FROM scim_users"
             " WHERE tenant_id = :tenant_id AND user_name = :value")
         if not self.sqlite:  # one statement each, with the user's e-mail rows
-            self.insert_with_emails = self._param(
-                f"WITH written AS ({self.insert[:-len(' RETURNING id')]} RETURNING id)"
-                f"{_add_emails()} SELECT id FROM written")
+            self.insert_many = self._param(_INSERT_MANY)
             self.save_with_emails = self._param(
                 f"WITH written AS ({self.save} RETURNING id),"
                 " gone AS (DELETE FROM scim_emails WHERE user_id IN (SELECT id FROM written))"
@@ -146,6 +145,26 @@ def _add_emails(where: str = "") -> str:
             f" CAST(:mail_primaries AS BOOLEAN[])) AS mail(value, type, is_primary){where})")
 
 
+# PostgreSQL: new users and their e-mail rows as one statement, from parallel arrays of
+# their columns (``_many_values``); a taken userName is skipped, so its id is not returned.
+_INSERT_MANY = (
+    "WITH given AS (SELECT * FROM unnest(CAST(:ids AS VARCHAR[]), CAST(:tenant_ids AS INTEGER[]),"
+    " CAST(:user_names AS VARCHAR[]), CAST(:external_ids AS VARCHAR[]),"
+    " CAST(:employee_numbers AS VARCHAR[]), CAST(:family_names AS VARCHAR[]),"
+    " CAST(:actives AS BOOLEAN[]), CAST(:moments AS TIMESTAMP[]), CAST(:resources AS TEXT[]))"
+    " AS given(id, tenant_id, user_name, external_id, employee_number, family_name, active,"
+    " moment, resource)),"
+    f" written AS (INSERT INTO scim_users ({', '.join(USER_COLUMNS)})"
+    " SELECT id, tenant_id, user_name, external_id, employee_number, family_name, active,"
+    " moment, moment, 1, CAST(resource AS JSON) FROM given"
+    " ON CONFLICT (tenant_id, user_name) DO NOTHING RETURNING id),"
+    ' added AS (INSERT INTO scim_emails (user_id, value, type, "primary")'
+    " SELECT mail.user_id, mail.value, mail.type, mail.is_primary FROM unnest("
+    "CAST(:mail_users AS VARCHAR[]), CAST(:mail_values AS VARCHAR[]),"
+    " CAST(:mail_types AS VARCHAR[]), CAST(:mail_primaries AS BOOLEAN[]))"
+    " AS mail(user_id, value, type, is_primary) JOIN written ON written.id = mail.user_id)"
+    " SELECT id FROM written"
+)
 # PostgreSQL: PUT as one statement. The new resource is the request's JSON text with the
 # id before it and meta after it (``_replace_in_one``), meta.created from the stored one;
 # its e-mail rows are rewritten only if its emails changed. No row when the user is
@@ -222,7 +241,9 @@ def check_if_match(if_match: str | None, version: int) -> None:
 
 
 def index_columns(data: Resource) -> dict[str, Any]:
-    """The filter columns of a stored resource (case-insensitive ones lower-cased)."""
+    """The filter columns of a stored resource (case-insensitive ones lower-cased); a
+    value too long for its column is refused (``check_lengths``)."""
+    check_lengths(data)
     enterprise = data.get(ENTERPRISE_SCHEMA) or {}
     return {
         "user_name": data["userName"].lower(),
@@ -231,6 +252,31 @@ def index_columns(data: Resource) -> dict[str, Any]:
         "family_name": _lower((data.get("name") or {}).get("familyName")),
         "active": data.get("active") is not False,
     }
+
+
+def check_lengths(data: Resource) -> None:
+    """Refuse a resource with a value longer than its filter column (``models``), naming
+    each such attribute: PostgreSQL would refuse the row, and SQLite keep it whole."""
+    enterprise = data.get(ENTERPRISE_SCHEMA) or {}
+    values = [("userName", data.get("userName"), _LONGEST["user_name"]),
+              ("externalId", data.get("externalId"), _LONGEST["external_id"]),
+              ("employeeNumber", enterprise.get("employeeNumber"),
+               _LONGEST["employee_number"]),
+              ("name.familyName", (data.get("name") or {}).get("familyName"),
+               _LONGEST["family_name"])]
+    for index, email in enumerate(data.get("emails") or []):
+        values += [(f"emails[{index}].value", email.get("value"), _LONGEST["value"]),
+                   (f"emails[{index}].type", email.get("type"), _LONGEST["type"])]
+    too_long = [f"{path} (at most {longest} characters)" for path, value, longest in values
+                if isinstance(value, str) and len(value) > longest]
+    if too_long:
+        raise InvalidValueException(detail=f"Too long: {', '.join(too_long)}.")
+
+
+# the longest value of each filter column
+_LONGEST = {column.name: cast(String, column.type).length or 0 for column in (
+    users.c.user_name, users.c.external_id, users.c.employee_number, users.c.family_name,
+    emails.c.value, emails.c.type)}
 
 
 def _lower(value: str | None) -> str | None:
@@ -264,23 +310,63 @@ def create(session: Session, tenant_id: int, data: Resource) -> Resource:
     returning no id: no query before it, and no failed statement to abort the
     transaction (a Bulk's other operations still commit). On PostgreSQL the user and its
     e-mail rows are one statement, so a unit of it alone needs no transaction of its own
-    (``kit.db.Units``, autocommit).
+    (``kit.db.Units``, autocommit). There, in autocommit, the new users of requests in
+    flight together go in one statement (``kit.green.Coalesced``); one in a transaction
+    (a Bulk's) is written alone, in it.
     """
     row = _new_row(tenant_id, data, write_moment())
     cur = cursor(session)
     sql = _sql(cur)
-    mails = email_rows(row["id"], row["resource"])
-    values = _user_values(sql, row)
-    if sql.sqlite:
-        created = cur.execute(sql.insert, values).fetchone()
-        if created is not None:
-            _insert_emails(cur, sql, mails)
-    else:
-        values.update(_mail_arrays(mails))
-        created = cur.execute(sql.insert_with_emails, values).fetchone()
-    if created is None:
-        raise UniquenessException(detail=f"userName {data['userName']!r} is taken.")
+    if not sql.sqlite:
+        if cur.connection.autocommit:
+            return cast(Resource, coalesced(session, _insert_many).submit(cur, row))
+        outcome = _insert_many(cur, [row])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+    if cur.execute(sql.insert, _user_values(sql, row)).fetchone() is None:
+        raise _taken(row)
+    _insert_emails(cur, sql, email_rows(row["id"], row["resource"]))
     return dict(row["resource"])
+
+
+def _taken(row: dict[str, Any]) -> UniquenessException:
+    return UniquenessException(detail=f"userName {row['resource']['userName']!r} is taken.")
+
+
+def _insert_many(cur: Any, rows: list[dict[str, Any]]) -> list[Resource | Exception]:
+    """PostgreSQL: store the new users ``rows`` (``_new_row``s) in one statement, in
+    autocommit; each one's outcome. If the statement fails on a value (a row too long
+    for its column, say), each row is tried alone, so only the bad one fails."""
+    try:
+        written = {found for (found,) in cur.execute(_POSTGRESQL.insert_many,
+                                                     _many_values(rows)).fetchall()}
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+        if len(rows) == 1:
+            return [exc]
+        return [outcome for row in rows for outcome in _insert_many(cur, [row])]
+    return [dict(row["resource"]) if row["id"] in written else _taken(row) for row in rows]
+
+
+def _many_values(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The parameters of ``_INSERT_MANY``: each column of ``rows`` as an array literal."""
+    mails = [mail for row in rows for mail in email_rows(row["id"], row["resource"])]
+    columns: dict[str, list[Any]] = {
+        "ids": [row["id"] for row in rows],
+        "tenant_ids": [str(row["tenant_id"]) for row in rows],
+        "user_names": [row["user_name"] for row in rows],
+        "external_ids": [row["external_id"] for row in rows],
+        "employee_numbers": [row["employee_number"] for row in rows],
+        "family_names": [row["family_name"] for row in rows],
+        "actives": [row["active"] for row in rows],
+        "moments": [str(row["created"]) for row in rows],
+        "resources": [orjson.dumps(row["resource"]).decode() for row in rows],
+        "mail_users": [mail["user_id"] for mail in mails],
+        "mail_values": [mail["value"] for mail in mails],
+        "mail_types": [mail["type"] for mail in mails],
+        "mail_primaries": [mail["primary"] for mail in mails],
+    }
+    return {name: _array(items) for name, items in columns.items()}
 
 
 def _insert_emails(cur: Any, sql: _Sql, rows: list[dict[str, Any]]) -> None:
@@ -327,7 +413,11 @@ def plan_creates(
     moment = write_moment()
     meta = _with_meta({}, "", moment, moment, 1)["meta"]  # one for all: they share a time
     for data, user_id in zip(batch, _uuids(len(batch), moment), strict=True):
-        columns = index_columns(data)
+        try:
+            columns = index_columns(data)
+        except SCIMException as refused:
+            planned.append(refused)
+            continue
         if columns["user_name"] in taken:
             planned.append(UniquenessException(detail=f"userName {data['userName']!r} is taken."))
             continue
