@@ -1,4 +1,5 @@
-"""``kit.green.Coalesced``: items that concurrent requests hand in run as one batch.
+"""``kit.green.Coalesced`` and ``Gathered``: items that concurrent requests hand in run
+as one batch.
 
 The runner here stands in for a database statement: it records each batch and waits
 ``NAP`` seconds on the loop, as a query's round trip would, so that other requests
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from staffsync.kit.green import Coalesced, spawn, wait_for
+from staffsync.kit.green import Coalesced, Gathered, spawn, wait_for
 
 NAP = 0.05
 T = TypeVar("T")
@@ -150,3 +151,62 @@ def test_outside_a_request_each_item_runs_alone() -> None:
     with pytest.raises(ValueError):
         Coalesced(lambda handle, items: [ValueError(item) for item in items]).submit("h", "x")
     assert runner.batches == []
+
+
+# --- Gathered: items handed in during one turn of the loop run together in the next ------
+
+
+def test_items_handed_in_in_one_turn_run_together_each_with_its_outcome() -> None:
+    batches: list[list[str]] = []
+
+    def run_all(items: list[str]) -> list[str | BaseException]:
+        batches.append(list(items))
+        return [ValueError(item) if item == "bad" else item.upper() for item in items]
+
+    gathered: Gathered[str, str] = Gathered(run_all)
+
+    async def scenario() -> list[Any]:
+        first = await within(asyncio.gather(
+            *(gathered.submit(item) for item in ["a", "bad", "c"]), return_exceptions=True))
+        return [*first, await gathered.submit("d")]  # a later turn: a batch of its own
+
+    outcomes = run(scenario())
+    assert outcomes[0] == "A" and outcomes[2:] == ["C", "D"]
+    assert isinstance(outcomes[1], ValueError)
+    assert batches == [["a", "bad", "c"], ["d"]]
+    assert (gathered.batches, gathered.items) == (2, 4)
+
+
+def test_a_gathered_batch_that_fails_fails_every_item_in_it() -> None:
+    def broken(items: list[str]) -> list[str | BaseException]:
+        raise ConnectionError("the database is gone")
+
+    gathered: Gathered[str, str] = Gathered(broken)
+
+    async def scenario() -> list[Any]:
+        return await within(asyncio.gather(
+            *(gathered.submit(item) for item in ["a", "b"]), return_exceptions=True))
+
+    outcomes = run(scenario())
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+
+
+def test_a_cancelled_request_does_not_stop_the_others_of_its_batch() -> None:
+    ran: list[str] = []
+
+    def run_all(items: list[str]) -> list[str | BaseException]:
+        ran.extend(items)
+        return [item.upper() for item in items]
+
+    gathered: Gathered[str, str] = Gathered(run_all)
+
+    async def scenario() -> list[Any]:
+        tasks = [asyncio.ensure_future(gathered.submit(item)) for item in ["a", "b", "c"]]
+        await asyncio.sleep(0)  # each has handed its item in
+        tasks[1].cancel()
+        return await within(asyncio.gather(*tasks, return_exceptions=True))
+
+    outcomes = run(scenario())
+    assert outcomes[0] == "A" and outcomes[2] == "C"
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    assert ran == ["a", "b", "c"]  # its item was already handed in: it ran all the same

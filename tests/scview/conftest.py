@@ -32,7 +32,6 @@ class LiveScview:
     url: str  # the server root
     db_url: str
     tokens: dict[str, str]  # tenant name -> bearer token
-    app: Any = None  # the server's app, running in this process
 
     def base(self, tenant: str = "alpha") -> str:
         return f"{self.url}/{tenant}/scim/v2"
@@ -57,7 +56,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         engine.dispose()
         app = create_app(db_url)
         with ServerThread(app) as server:
-            yield LiveScview(server.url, db_url, tokens, app)
+            yield LiveScview(server.url, db_url, tokens)
         app.state.engine.dispose()
 
 

@@ -69,8 +69,8 @@ def test_concurrent_puts_leave_the_email_rows_of_the_last_state(live: LiveScview
 
 
 # --- POSTs arriving together -------------------------------------------------------------
-# On PostgreSQL the new users of POSTs in flight together go in one statement
-# (``kit.green.Coalesced``); each request still gets its own answer.
+# The new users of POSTs that arrive together share one write (``test_posts_together``);
+# each request still gets its own answer, and each user lands in its own tenant.
 
 
 def post_all(live: LiveScview, bodies: list[tuple[str, dict[str, Any]]]) -> list[httpx.Response]:
@@ -134,19 +134,3 @@ def test_a_value_too_long_fails_only_its_own_post(live: LiveScview) -> None:
     assert "emails[0].type (at most 50" in refused["detail"]
     with live.client() as client:
         assert found_ids(client, f'userName eq "{bodies[3]["userName"]}"') == set()
-
-
-def test_posts_together_share_statements_on_postgresql(live: LiveScview) -> None:
-    """On SQLite requests run one at a time, so each POST writes its user alone."""
-    shared = live.app.state.units.coalesced
-    before = {run: (batch.batches, batch.items) for run, batch in shared.items()}
-    answers = post_all(live, [("alpha", user_body()) for _ in range(4 * WRITERS)])
-    assert [answer.status_code for answer in answers] == [201] * 4 * WRITERS
-    if live.db_url.startswith("sqlite"):
-        assert shared == {}
-        return
-    (batches, items), = [(batch.batches - before.get(run, (0, 0))[0],
-                          batch.items - before.get(run, (0, 0))[1])
-                         for run, batch in shared.items()]
-    assert items == 4 * WRITERS
-    assert batches < items  # some statements carried more than one new user

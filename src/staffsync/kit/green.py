@@ -13,7 +13,7 @@ psycopg always does.
 This is what SQLAlchemy's asyncio extension does one layer up (``greenlet_spawn``); at
 the driver's ``wait`` it costs one future per round trip and no coroutine or lock per
 statement. ``Coalesced`` lets requests in flight together share one statement, as a
-group commit does.
+group commit does; ``Gathered`` does the same for work that never waits on the loop.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import contextvars
 import select
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 import psycopg
@@ -288,6 +288,44 @@ class _Item(Generic[T, R]):
         self.outcome = outcome
         if self.future is not None and not self.future.done():
             self.future.set_result(None)
+
+
+class Gathered(Generic[T, R]):
+    """Items that requests hand in during one turn of the event loop, run together at
+    the start of the next: a group commit for work that runs on the loop's thread one
+    request at a time (SCView on SQLite), where nothing is in flight to wait behind as
+    with ``Coalesced``. ``run(items)`` gives each item's outcome, a value or the
+    exception to raise for it; if it raises, every item fails with that."""
+
+    def __init__(self, run: Callable[[list[T]], Sequence[R | BaseException]]) -> None:
+        self._run = run
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self.batches = 0  # batches run, and items in them (for tests and tuning)
+        self.items = 0
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        if not self._pending:
+            loop.call_soon(self._flush)  # after the requests already due in this turn
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            outcomes = self._run([item for item, _future in batch])
+        except Exception as exc:
+            outcomes = [exc] * len(batch)
+        self.batches += 1
+        self.items += len(batch)
+        for (_item, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # its request was cancelled; its item ran all the same
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
 
 def _ready_blocking(fileno: int, wanted: int) -> Ready:

@@ -8,6 +8,7 @@ tell a wrong End Point from a wrong Database name.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from staffsync.kit.affinity import PIN_VARIABLE, pin_to_a_free_cpu
 from staffsync.kit.db import Units, is_sqlite, make_engine, session_factory
-from staffsync.kit.green import green_connections
+from staffsync.kit.green import Gathered, green_connections
 from staffsync.kit.settings import get_settings
 from staffsync.scview import pages, scim
 from staffsync.scview.errors import InvalidValueException, SCIMException
@@ -69,7 +70,8 @@ def create_app(db_url: str) -> FastAPI:
 
 def _hold(app: FastAPI, engine: Engine) -> None:
     # the SCIM routes' transactions, each on a held connection (see kit.db.Units)
-    app.state.units = Units(engine, limit=POOL_SIZE)
+    app.state.units = units = Units(engine, limit=POOL_SIZE)
+    app.state.creates = Gathered(functools.partial(scim.create_together, units))  # SQLite
 
 
 def _pool(db_url: str) -> dict[str, int]:

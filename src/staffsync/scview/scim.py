@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from scim2_models import Context
+from scim2_models import Context, SCIMException
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from staffsync.kit.db import Units
 from staffsync.scview import bulk, users
 from staffsync.scview.errors import (
     InvalidValueException,
@@ -36,6 +37,7 @@ from staffsync.scview.http import (
     error_response,
     parse_json,
     published,
+    read_body,
     resource_response,
     tenant_session,
 )
@@ -63,6 +65,37 @@ def create_user(request: Request, database: str, body: bytes) -> Any:
         user = read_user(parse_json(body), Context.RESOURCE_CREATION_REQUEST)
         created = users.create(session, tenant, user)
     return resource_response(published(created, base_url(request, database)), 201)
+
+
+async def create_user_endpoint(request: Request) -> Any:
+    """POST /Users. On SQLite, the new users of the POSTs that arrive in one turn of the
+    loop are written in one transaction (``kit.green.Gathered``, ``create_together``),
+    each with its own outcome; on PostgreSQL, see ``users.create``."""
+    state = request.app.state
+    if not state.inline:
+        return await _create_user(request)
+    database = request.path_params["database"]
+    body = await read_body(request)
+    with tenant_session(request, database, reading=True) as (_session, tenant):
+        user = read_user(parse_json(body), Context.RESOURCE_CREATION_REQUEST)
+    created = await state.creates.submit((tenant, user))
+    return resource_response(published(created, base_url(request, database)), 201)
+
+
+def create_together(
+    units: Units, items: list[tuple[int, dict[str, Any]]]
+) -> list[dict[str, Any] | SCIMException]:
+    """SQLite: new users (tenant id, stored form) in one transaction; each one's outcome,
+    so a taken userName refuses only its own POST. Any other failure rolls them all back
+    and fails them all."""
+    outcomes: list[dict[str, Any] | SCIMException] = []
+    with units.unit() as session:
+        for tenant, user in items:
+            try:
+                outcomes.append(users.create(session, tenant, user))
+            except SCIMException as refused:
+                outcomes.append(refused)
+    return outcomes
 
 
 def get_user(request: Request, database: str, user_id: str) -> Any:
@@ -241,13 +274,16 @@ def _endpoint(handler: Callable[..., Any]) -> Callable[..., Any]:
     return blocking(handler, "body" in inspect.signature(handler).parameters)
 
 
+_create_user = _endpoint(create_user)
+
+
 def _route(path: str, handler: Callable[..., Any], method: str) -> Route:
     """A route under ``PREFIX``."""
     return Route(PREFIX + path, _endpoint(handler), methods=[method])
 
 
 ROUTES: list[BaseRoute] = [
-    _route("/Users", create_user, "POST"),
+    Route(PREFIX + "/Users", create_user_endpoint, methods=["POST"]),
     _route("/Users/{user_id}", get_user, "GET"),
     _route("/Users", list_users, "GET"),
     _route("/.search", search_users, "POST"),
@@ -268,7 +304,7 @@ ROUTES: list[BaseRoute] = [
 
 # The /Users routes of ROUTES, by (method, whether the path names a user), for ``serve_hot``
 _HOT = {
-    ("POST", False): _endpoint(create_user),
+    ("POST", False): create_user_endpoint,
     ("GET", False): _endpoint(list_users),
     ("GET", True): _endpoint(get_user),
     ("PUT", True): _endpoint(replace_user),
