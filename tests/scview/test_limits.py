@@ -125,3 +125,26 @@ def test_service_provider_config_is_truthful(alpha: httpx.Client) -> None:
     assert config["etag"]["supported"] is True
     assert config["sort"]["supported"] is False
     assert config["changePassword"]["supported"] is False
+
+
+def test_nul_characters_are_refused_by_name_and_nothing_is_written(alpha: httpx.Client) -> None:
+    """PostgreSQL's text and jsonb cannot hold NUL; SQLite could. Both refuse it alike."""
+    body = user_body(name={"givenName": "Barbara", "familyName": "Jen\u0000sen"})
+    body["phoneNumbers"][0]["value"] = "+1-570-555-0100\u0000"
+    answer = alpha.post("/Users", json=body)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()
+    assert error["scimType"] == "invalidValue"
+    assert "name.familyName" in error["detail"] and "phoneNumbers[0].value" in error["detail"]
+    found = alpha.get("/Users", params={"filter": f'userName eq "{body["userName"]}"'})
+    assert found.json()["totalResults"] == 0
+    user = create_user(alpha)
+    replaced = {**user_body(user["userName"]), "displayName": "B\u0000"}
+    answer = alpha.put(f"/Users/{user['id']}", json=replaced)
+    assert answer.status_code == 400 and "displayName" in answer.json()["detail"]
+    assert alpha.get(f"/Users/{user['id']}").json() == user
+
+
+def test_a_literal_backslash_u_0000_is_text_not_a_nul(alpha: httpx.Client) -> None:
+    user = create_user(alpha, displayName="C:\\u0000\\dir")
+    assert user["displayName"] == "C:\\u0000\\dir"

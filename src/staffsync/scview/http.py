@@ -14,7 +14,12 @@ from starlette.responses import Response
 
 from staffsync.kit.db import Units
 from staffsync.kit.green import spawn
-from staffsync.scview.errors import InvalidSyntaxException, PayloadTooLargeException, error_body
+from staffsync.scview.errors import (
+    InvalidSyntaxException,
+    InvalidValueException,
+    PayloadTooLargeException,
+    error_body,
+)
 from staffsync.scview.resources import MAX_PAYLOAD
 from staffsync.scview.tenants import authenticate
 
@@ -72,10 +77,34 @@ async def read_body(request: Request) -> bytes:
 
 
 def parse_json(body: bytes) -> Any:
+    """The JSON of a body; one with a NUL character (``\\u0000``, which PostgreSQL's
+    text and jsonb refuse) is refused on both backends, naming where each one is."""
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidSyntaxException(detail="The body is not valid JSON.") from exc
+    if b"\\u0000" in body:  # JSON writes a NUL only so: no other body needs the walk
+        found = _with_nul(parsed, "")
+        if found:
+            raise InvalidValueException(
+                detail=f"NUL characters (\\u0000) are not allowed: {', '.join(found)}.")
+    return parsed
+
+
+def _with_nul(value: Any, path: str) -> list[str]:
+    """The paths (``emails[0].value``) of the strings and keys in ``value`` that hold NUL."""
+    if isinstance(value, str):
+        return [path or "the body"] if "\x00" in value else []
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value)
+                for found in _with_nul(item, f"{path}[{index}]")]
+    if isinstance(value, dict):
+        found: list[str] = []
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else key
+            found += [inner] if "\x00" in key else _with_nul(item, inner)
+        return found
+    return []
 
 
 @contextmanager
