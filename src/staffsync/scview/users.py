@@ -325,19 +325,19 @@ def create(session: Session, tenant_id: int, data: Resource) -> Resource:
             raise outcome
         return outcome
     if cur.execute(sql.insert, _user_values(sql, row)).fetchone() is None:
-        raise _taken(row)
+        raise _taken(data["userName"])
     _insert_emails(cur, sql, email_rows(row["id"], row["resource"]))
     return dict(row["resource"])
 
 
-def _taken(row: dict[str, Any]) -> UniquenessException:
-    return UniquenessException(detail=f"userName {row['resource']['userName']!r} is taken.")
+def _taken(user_name: str) -> UniquenessException:
+    return UniquenessException(detail=f"userName {user_name!r} is taken.")
 
 
 def _insert_many(cur: Any, rows: list[dict[str, Any]]) -> list[Resource | Exception]:
-    """PostgreSQL: store the new users ``rows`` (``_new_row``s) in one statement, in
-    autocommit; each one's outcome. If the statement fails on a value (a row too long
-    for its column, say), each row is tried alone, so only the bad one fails."""
+    """PostgreSQL: store the new users ``rows`` (``_new_row``s) in one statement (in
+    autocommit, or one row in the caller's transaction); each one's outcome. If the
+    statement fails on a value, each row is tried alone, so only the bad one fails."""
     try:
         written = {found for (found,) in cur.execute(_POSTGRESQL.insert_many,
                                                      _many_values(rows)).fetchall()}
@@ -345,7 +345,8 @@ def _insert_many(cur: Any, rows: list[dict[str, Any]]) -> list[Resource | Except
         if len(rows) == 1:
             return [exc]
         return [outcome for row in rows for outcome in _insert_many(cur, [row])]
-    return [dict(row["resource"]) if row["id"] in written else _taken(row) for row in rows]
+    return [dict(row["resource"]) if row["id"] in written
+            else _taken(row["resource"]["userName"]) for row in rows]
 
 
 def _many_values(rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -419,7 +420,7 @@ def plan_creates(
             planned.append(refused)
             continue
         if columns["user_name"] in taken:
-            planned.append(UniquenessException(detail=f"userName {data['userName']!r} is taken."))
+            planned.append(_taken(data["userName"]))
             continue
         taken.add(columns["user_name"])
         planned.append({"id": user_id, "tenant_id": tenant_id, "created": moment,
@@ -661,7 +662,7 @@ def _replace_in_one(
     try:
         row = cur.execute(sql.replace_in_one, values).fetchone()
     except sql.integrity as exc:  # the new userName is another user's
-        raise UniquenessException(detail=f"userName {data['userName']!r} is taken.") from exc
+        raise _taken(data["userName"]) from exc
     if row is None:
         return None
     version, created = row
