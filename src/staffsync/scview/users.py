@@ -363,11 +363,8 @@ def _many_values(rows: list[dict[str, Any]]) -> dict[str, str]:
         "moments": [str(row["created"]) for row in rows],
         "resources": [orjson.dumps(row["resource"]).decode() for row in rows],
         "mail_users": [mail["user_id"] for mail in mails],
-        "mail_values": [mail["value"] for mail in mails],
-        "mail_types": [mail["type"] for mail in mails],
-        "mail_primaries": [mail["primary"] for mail in mails],
     }
-    return {name: _array(items) for name, items in columns.items()}
+    return {**{name: _array(items) for name, items in columns.items()}, **_mail_arrays(mails)}
 
 
 def _insert_emails(cur: Any, sql: _Sql, rows: list[dict[str, Any]]) -> None:
